@@ -1,0 +1,46 @@
+# Genesis Assist: `make run` starts everything on SQLite; `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test lint format db reset-db clean
+
+$(STAMP): requirements.txt constraints.txt
+	@test -x $(PY) || $$(scripts/find-python310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==24.2
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	@touch $(STAMP)
+
+var/.seeded: $(STAMP) $(wildcard portal_core/*.py portal_core/models/*.py migrations/versions/*.py)
+	@mkdir -p var
+	$(PY) -m portal_core.cli migrate
+	$(PY) -m portal_core.cli seed --if-empty
+	@touch var/.seeded
+
+db: var/.seeded
+
+reset-db: $(STAMP)
+	rm -f var/portal.db var/portal.db-wal var/portal.db-shm var/.seeded
+	$(MAKE) db
+
+run: db
+	$(PY) -m portal_core.cli demo-identities
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,65 @@
+"""Engine, sessions and the one-transaction-per-service-call rule.
+
+SQLite is the embedded default and PostgreSQL the production database; both come through
+`PORTAL_DATABASE_URL`, and the code is written in SQLAlchemy's 2.0 style so it runs on the 1.4
+release Rasa 3.6 pins as well as on 2.x.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from portal_core.config import Settings, load_settings
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite ignores foreign keys unless asked, and WAL lets readers run during a write."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, future=True, connect_args={"check_same_thread": False, "timeout": 10}
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True)
+
+
+class Database:
+    """Owns the engine; `transaction()` is the unit of work every service call runs in."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Commit on success, roll back on any exception: a failed call writes nothing."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def create_schema(self) -> None:
+        """Create every table directly (tests); deployments use `alembic upgrade head`."""
+        from portal_core.models import Base
+
+        Base.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def database_from_settings(settings: Settings | None = None) -> Database:
+    return Database((settings or load_settings()).database_url)

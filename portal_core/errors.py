@@ -1,0 +1,77 @@
+"""Typed failures whose message is fit to show (or speak to) a patient.
+
+Channels catch `PortalError` and relay `user_message`; anything else is a bug and is logged,
+never shown.
+"""
+
+from __future__ import annotations
+
+
+class PortalError(Exception):
+    """Base of every expected failure; `user_message` is plain, polite and free of internals."""
+
+    default_message = "Sorry, that request could not be completed."
+
+    def __init__(self, user_message: str | None = None) -> None:
+        self.user_message = user_message or self.default_message
+        super().__init__(self.user_message)
+
+
+class InvalidInput(PortalError):
+    default_message = "Sorry, I couldn't understand that. Please check it and try again."
+
+
+class NotFound(PortalError):
+    default_message = "Sorry, I couldn't find that."
+
+
+class PatientNotFound(NotFound):
+    default_message = "Sorry, I couldn't find a patient record that matches."
+
+
+class AccessDenied(PortalError):
+    default_message = "Sorry, you don't have access to that."
+
+
+class PremiumRequired(AccessDenied):
+    default_message = (
+        "This feature needs a premium (DS Logon Level 2) account. You can upgrade at "
+        "milConnect or at your nearest ID card office."
+    )
+
+
+class Conflict(PortalError):
+    default_message = "Sorry, that changed while we were working on it. Please try again."
+
+
+class SlotUnavailable(Conflict):
+    default_message = "Sorry, that appointment time is no longer available."
+
+
+class RefillNotAllowed(PortalError):
+    """A refill the rules refuse; `renewal_possible` tells the bot whether to offer a renewal."""
+
+    default_message = "Sorry, that prescription can't be refilled right now."
+
+    def __init__(self, user_message: str | None = None, *, renewal_possible: bool = False) -> None:
+        super().__init__(user_message)
+        self.renewal_possible = renewal_possible
+
+
+class RenewalNotAllowed(PortalError):
+    default_message = "Sorry, that prescription can't be renewed online."
+
+
+class VerificationFailed(PortalError):
+    default_message = "Sorry, those details don't match our records."
+
+
+class LockedOut(PortalError):
+    default_message = (
+        "For your security, verification is locked for now after too many attempts. "
+        "Please try again later or call the MHS GENESIS Global Service Center at 1-800-600-9332."
+    )
+
+
+class SessionExpired(PortalError):
+    default_message = "Your session has ended. Please verify your identity again."
