@@ -1,0 +1,50 @@
+"""How spoken and typed time phrases become a search window in the clinic's time zone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from portal_core.errors import InvalidInput
+from portal_core.when import parse_when
+
+# Wednesday 25 November 2026, 16:00 UTC: 10:00 in Texas, 01:00 Thursday in Japan.
+NOW = datetime(2026, 11, 25, 16, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "tod"),
+    [
+        ("next tuesday afternoon", date(2026, 12, 1), date(2026, 12, 1), "afternoon"),
+        ("tmrw morning", date(2026, 11, 26), date(2026, 11, 26), "morning"),
+        ("the 3rd", date(2026, 12, 3), date(2026, 12, 3), None),
+        ("december 1st at 9", date(2026, 12, 1), date(2026, 12, 1), "morning"),
+        ("Tuesday at 2", date(2026, 12, 1), date(2026, 12, 1), "afternoon"),
+        ("next week", date(2026, 11, 30), date(2026, 12, 4), None),
+        ("asap", date(2026, 11, 25), date(2026, 12, 23), None),
+        ("um any time after work", date(2026, 11, 25), date(2026, 12, 23), "evening"),
+        ("monday or tuesday", date(2026, 11, 30), date(2026, 12, 1), None),
+        ("12/3", date(2026, 12, 3), date(2026, 12, 3), None),
+        ("saturday", date(2026, 11, 30), date(2026, 12, 4), None),
+        ("sometime next month", date(2026, 12, 1), date(2026, 12, 31), None),
+    ],
+)
+def test_phrases(text: str, start: date, end: date, tod: str | None) -> None:
+    when = parse_when(text, "America/Chicago", now=NOW)
+    assert (when.start, when.end, when.time_of_day) == (start, end, tod)
+
+
+def test_today_is_the_clinics_today() -> None:
+    # It is already Thursday in Tokyo, so "tomorrow" there is Friday.
+    assert parse_when("tomorrow", "Asia/Tokyo", now=NOW).start == date(2026, 11, 27)
+    assert parse_when("tomorrow", "America/Chicago", now=NOW).start == date(2026, 11, 26)
+
+
+@pytest.mark.parametrize(
+    "text", ["feb 30", "2/30", "13/45", "yesterday", "blah blah", "", "x" * 10_000, "'; DROP TABLE"]
+)
+def test_bad_phrases_get_a_polite_error(text: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_when(text, "America/Chicago", now=NOW)
+    assert err.value.user_message.endswith(("?", ".", "'."))
