@@ -1,0 +1,504 @@
+"""Proving who is on the phone before the bot says anything about their health.
+
+A caller or texter is known only by their phone number, which a whole family may share. They
+prove who they are with their date of birth and the last four digits of their DoD ID; the pair
+must match one person on that phone. Guessing is limited per phone: after a few wrong tries the
+phone is locked for a while. A verified conversation stays verified until it sits idle too long.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from portal_core import audit
+from portal_core.actors import Actor
+from portal_core.clock import utcnow
+from portal_core.config import Settings, load_settings
+from portal_core.database import Database
+from portal_core.errors import InvalidInput, LockedOut, PortalError, VerificationFailed
+from portal_core.models import Patient, PhoneLockout, VerifiedSession
+
+VERIFY_CHANNELS = ("sms", "voice", "web")
+MAX_SESSION_KEY_LENGTH = 80
+MAX_PHONE_LENGTH = 40
+MAX_DATE_LENGTH = 60
+EARLIEST_BIRTH_YEAR = 1900
+HELP = "the MHS GENESIS Global Service Center at 1-800-600-9332, or your clinic"
+
+
+# --- Errors and views --------------------------------------------------------------------
+
+
+class DetailsDoNotMatch(VerificationFailed):
+    """Wrong details, counted against the phone; `attempts_left` before it locks."""
+
+    def __init__(self, attempts_left: int) -> None:
+        self.attempts_left = attempts_left
+        tries = "1 more try" if attempts_left == 1 else f"{attempts_left} more tries"
+        super().__init__(
+            "Sorry, those details don't match our records for this phone number. "
+            f"You have {tries} before verification is locked for a while."
+        )
+
+
+class PhoneLocked(LockedOut):
+    """The phone is locked until `locked_until`; correct details don't help until then."""
+
+    def __init__(self, locked_until: datetime, now: datetime) -> None:
+        self.locked_until = locked_until
+        minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
+        super().__init__(
+            "For your security, verification from this phone is locked after too many attempts. "
+            f"Please try again in {minutes} minute{'s' if minutes != 1 else ''}, or for help "
+            f"now call {HELP}."
+        )
+
+
+@dataclass(frozen=True)
+class VerifiedIdentity:
+    patient_id: int
+    first_name: str
+    assurance_level: str
+    channel: str
+    session_key: str
+    verified_at: datetime
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.patient_id, self.channel)
+
+    @property
+    def is_premium(self) -> bool:
+        return self.assurance_level == "premium"
+
+
+# --- Phone numbers -----------------------------------------------------------------------
+
+_PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
+_NANP = re.compile(r"[2-9]\d{2}[2-9]\d{6}")
+
+
+def normalize_phone(raw: str) -> str:
+    """E.164 (`+12545550100`). Numbers without a country code are taken as US (NANP) numbers."""
+    bad = InvalidInput("Sorry, that doesn't look like a phone number. Please check it.")
+    if not isinstance(raw, str) or len(raw) > MAX_PHONE_LENGTH:
+        raise bad
+    text = raw.strip()
+    if text.lower().startswith("tel:"):
+        text = text[4:]
+    compact = _PHONE_SEPARATORS.sub("", text)
+    if compact.startswith("+"):
+        digits = compact[1:]
+        if not digits.isascii() or not digits.isdigit() or not 8 <= len(digits) <= 15:
+            raise bad
+        if digits.startswith("1") and not _NANP.fullmatch(digits[1:]):
+            raise bad
+        if digits.startswith("0"):
+            raise bad
+        return f"+{digits}"
+    if not compact.isascii() or not compact.isdigit():
+        raise bad
+    if len(compact) == 11 and compact.startswith("1"):
+        compact = compact[1:]
+    if not _NANP.fullmatch(compact):
+        raise bad
+    return f"+1{compact}"
+
+
+def candidates_for_phone(db: Database, phone: str) -> int:
+    """How many patients use this phone: enough to ask "whose record?" without naming anyone."""
+    number = normalize_phone(phone)
+    with db.transaction() as session:
+        return session.scalar(select(func.count(Patient.id)).where(Patient.phone == number)) or 0
+
+
+# --- Dates of birth ----------------------------------------------------------------------
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            "january jan",
+            "february feb",
+            "march mar",
+            "april apr",
+            "may",
+            "june jun",
+            "july jul",
+            "august aug",
+            "september sept sep",
+            "october oct",
+            "november nov",
+            "december dec",
+        ),
+        start=1,
+    )
+    for name in names.split()
+}
+_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+_NUMERIC = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})")
+_KEYPAD = re.compile(r"\d{8}")
+_MONTH_FIRST = re.compile(r"([a-z]+) (\d{1,2}) (\d{2}|\d{4})")
+_DAY_FIRST = re.compile(r"(\d{1,2}) ([a-z]+) (\d{2}|\d{4})")
+_UNDERSTOOD = (
+    "Please say or type your date of birth as month, day and year, for example June 15, 1985, "
+    "or 06/15/1985."
+)
+
+
+def parse_date_of_birth(value: str | date, *, today: date | None = None) -> date:
+    """A date of birth as people say or type it; US order (month first) for numbers.
+
+    Accepts ISO (1985-06-15), 06/15/1985 (and with - or .), "June 15 1985", "June 15th, 1985",
+    "15 June 1985", and eight keypad digits MMDDYYYY. A numeric date whose first part can't be a
+    month (15/06/1985) is read day first, as someone from overseas would mean it. Two-digit years
+    are refused rather than guessed: a wrong century would count as a failed attempt.
+    """
+    today = today or utcnow().date()
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return _check_birth_date(value, today)
+    if not isinstance(value, str) or len(value) > MAX_DATE_LENGTH:
+        raise InvalidInput(f"Sorry, I didn't catch that date. {_UNDERSTOOD}")
+    year, month, day = _date_parts(value)
+    if year < 100:
+        raise InvalidInput(
+            "Please include the full year you were born, for example 1985 rather than 85."
+        )
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        raise _impossible(year, month, day) from None
+    return _check_birth_date(born, today)
+
+
+def _impossible(year: int, month: int, day: int) -> InvalidInput:
+    if 1 <= month <= 12 and 1 <= year <= 9999:
+        return InvalidInput(
+            f"{date(year, month, 1):%B} {year} doesn't have a day {day}. "
+            "Please check your date of birth and try again."
+        )
+    return InvalidInput(f"That isn't a real date. {_UNDERSTOOD}")
+
+
+def _date_parts(value: str) -> tuple[int, int, int]:
+    text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", value.strip().lower())
+    compact = "".join(text.split())  # a voice keypad or speech engine may space the digits
+    if _KEYPAD.fullmatch(compact):
+        return int(compact[4:]), int(compact[:2]), int(compact[2:4])
+    if match := _ISO.fullmatch(compact):
+        return int(match[1]), int(match[2]), int(match[3])
+    if match := _NUMERIC.fullmatch(compact):
+        first, second, year = int(match[1]), int(match[2]), int(match[3])
+        if first > 12 and second <= 12:
+            first, second = second, first
+        return year, first, second
+    spoken = " ".join(re.sub(r"\bof\b|[,.]", " ", text).split())
+    if (match := _MONTH_FIRST.fullmatch(spoken)) and match[1] in _MONTHS:
+        return int(match[3]), _MONTHS[match[1]], int(match[2])
+    if (match := _DAY_FIRST.fullmatch(spoken)) and match[2] in _MONTHS:
+        return int(match[3]), _MONTHS[match[2]], int(match[1])
+    raise InvalidInput(f"Sorry, I didn't catch that date. {_UNDERSTOOD}")
+
+
+def _check_birth_date(born: date, today: date) -> date:
+    if born > today or born.year < EARLIEST_BIRTH_YEAR:
+        raise InvalidInput("That date of birth doesn't look right. Please check it and try again.")
+    return born
+
+
+_DIGIT_WORDS = {
+    word: str(n)
+    for n, words in enumerate(
+        ("zero oh o", "one won", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    )
+    for word in words.split()
+}
+_TEEN_WORDS = {
+    word: str(n)
+    for n, word in enumerate(
+        ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen")
+        + ("eighteen", "nineteen"),
+        start=10,
+    )
+}
+_TENS_WORDS = {
+    word: str(n)
+    for n, word in enumerate(
+        ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"), start=2
+    )
+}
+_REPEATS = {"double": 2, "triple": 3}
+
+
+def spoken_digits(text: str) -> str:
+    """The digits in what someone typed or said: "1234", "one two three four", "oh five
+    double nine", "twelve thirty-four". Everything else is ignored; `verify` checks the count.
+    """
+    if not isinstance(text, str):
+        return ""
+    out: list[str] = []
+    repeat = 1
+    said = re.sub(r"\blast\s+(?:four|4)\b", " ", text[:200].lower())  # "my last four are ..."
+    tokens = re.findall(r"[a-z]+|\d+", said)
+    for i, token in enumerate(tokens):
+        following = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token in _REPEATS:
+            repeat = _REPEATS[token]
+            continue
+        if token.isdigit():
+            out.append(token)
+        elif token in _DIGIT_WORDS:
+            out.append(_DIGIT_WORDS[token] * repeat)
+        elif token in _TEEN_WORDS:
+            out.append(_TEEN_WORDS[token])
+        elif token in _TENS_WORDS:
+            unit = following if following in _DIGIT_WORDS and following not in ("oh", "o") else ""
+            out.append(_TENS_WORDS[token] + ("" if unit else "0"))
+        elif token == "hundred":
+            out.append("00")
+        repeat = 1
+    return "".join(out)
+
+
+def _parse_last4(value: str) -> str:
+    digits = re.sub(r"[\s-]", "", value) if isinstance(value, str) and len(value) <= 20 else ""
+    if not re.fullmatch(r"[0-9]{4}", digits):
+        raise InvalidInput("Please give the last four digits of your DoD ID number.")
+    return digits
+
+
+def _check_session_key(session_key: str) -> str:
+    if (
+        not isinstance(session_key, str)
+        or not session_key.strip()
+        or len(session_key) > MAX_SESSION_KEY_LENGTH
+    ):
+        raise InvalidInput("Sorry, this conversation can't be verified. Please start again.")
+    return session_key
+
+
+# --- Verification ------------------------------------------------------------------------
+
+
+def verify(
+    db: Database,
+    phone: str,
+    session_key: str,
+    channel: str,
+    date_of_birth: str | date,
+    dod_last4: str,
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> VerifiedIdentity:
+    """Match the details to one patient on this phone and mark the conversation verified.
+
+    Input that can't be a date or a last-four is refused with `InvalidInput` and does not count
+    as a failure (a typo is not a guess). Wrong details count against the phone; the attempt that
+    reaches `settings.lockout_attempts` locks it for `settings.lockout_minutes`. Failures older
+    than that window are forgiven: the limit is on a burst of guessing. The counter and the
+    audit entry are committed before the call raises, so a failure is never lost.
+    """
+    settings = settings or load_settings()
+    now = now or utcnow()
+    number = normalize_phone(phone)
+    session_key = _check_session_key(session_key)
+    if channel not in VERIFY_CHANNELS:
+        raise InvalidInput("Sorry, verification isn't available on this channel.")
+    born = parse_date_of_birth(date_of_birth, today=now.date())
+    last4 = _parse_last4(dod_last4)
+    with db.transaction() as session:
+        outcome = _attempt(session, number, session_key, channel, born, last4, now, settings)
+    if isinstance(outcome, PortalError):
+        raise outcome
+    return outcome
+
+
+def _attempt(
+    session: Session,
+    phone: str,
+    session_key: str,
+    channel: str,
+    born: date,
+    last4: str,
+    now: datetime,
+    settings: Settings,
+) -> VerifiedIdentity | PortalError:
+    lockout = _lock_row(session, phone)
+    window = timedelta(minutes=settings.lockout_minutes)
+    on_phone = list(session.scalars(select(Patient).where(Patient.phone == phone)))
+    only = on_phone[0].id if len(on_phone) == 1 else None
+
+    def log(outcome: str, detail: str, patient: Patient | None = None) -> None:
+        audit.record(
+            session,
+            Actor(patient.id, channel) if patient else None,
+            subject_id=patient.id if patient else only,
+            action="verify",
+            resource="identity",
+            resource_id=_masked_phone(phone),
+            outcome=outcome,
+            detail=detail,
+            channel=channel,
+            now=now,
+        )
+
+    if lockout.locked_until is not None:
+        if now < lockout.locked_until:
+            log("locked", f"attempt while locked until {lockout.locked_until.isoformat()}")
+            return PhoneLocked(lockout.locked_until, now)
+        lockout.failed_attempts, lockout.locked_until = 0, None  # the lockout has run out
+    elif lockout.last_failure_at is not None and now - lockout.last_failure_at >= window:
+        lockout.failed_attempts = 0  # old mistakes don't leave someone one typo from a lockout
+
+    matches = _matching(on_phone, born, last4)
+    if len(matches) == 1:
+        patient = matches[0]
+        lockout.failed_attempts, lockout.last_failure_at = 0, None
+        identity = _start_session(session, patient, session_key, channel, now)
+        log("ok", "verified", patient)
+        return identity
+    if len(matches) > 1:
+        # Two people on one phone with the same birthday and last four: the details can't
+        # tell them apart, and that is no one's mistake, so it is not counted as a failure.
+        log("failed", "details match more than one patient")
+        return VerificationFailed(
+            f"Sorry, I can't confirm who you are from those details. Please call {HELP}."
+        )
+
+    return _count_failure(lockout, now, settings, log)
+
+
+def _count_failure(
+    lockout: PhoneLockout, now: datetime, settings: Settings, log: Callable[[str, str], None]
+) -> PortalError:
+    """One more wrong guess for the phone; the one that reaches the limit starts the lockout."""
+    lockout.failed_attempts += 1
+    lockout.last_failure_at = now
+    if lockout.failed_attempts >= settings.lockout_attempts:
+        lockout.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+        log(
+            "failed",
+            f"failure {lockout.failed_attempts}; locked for {settings.lockout_minutes} min",
+        )
+        return PhoneLocked(lockout.locked_until, now)
+    log("failed", f"failure {lockout.failed_attempts} of {settings.lockout_attempts}")
+    return DetailsDoNotMatch(settings.lockout_attempts - lockout.failed_attempts)
+
+
+def _lock_row(session: Session, phone: str) -> PhoneLockout:
+    """The phone's counter, created if new and row-locked so concurrent guesses queue up."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(PhoneLockout)
+        .values(phone=phone, failed_attempts=0)
+        .on_conflict_do_nothing(index_elements=["phone"])
+    )
+    row = session.scalar(
+        select(PhoneLockout)
+        .where(PhoneLockout.phone == phone)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None  # inserted just above
+    return row
+
+
+def _matching(on_phone: list[Patient], born: date, last4: str) -> list[Patient]:
+    """Every candidate is compared, in constant time, so timing doesn't reveal which was close."""
+    matches = []
+    for patient in on_phone:
+        same_last4 = hmac.compare_digest(patient.dod_id[-4:].encode(), last4.encode())
+        if same_last4 and patient.date_of_birth == born:
+            matches.append(patient)
+    return matches
+
+
+def _masked_phone(phone: str) -> str:
+    """Enough to tie an audit entry to a lockout with the patient's help, not to call them."""
+    return f"phone ...{phone[-4:]}"
+
+
+def _start_session(
+    session: Session, patient: Patient, session_key: str, channel: str, now: datetime
+) -> VerifiedIdentity:
+    row = session.get(VerifiedSession, session_key)
+    if row is None:
+        row = VerifiedSession(session_key=session_key)
+        session.add(row)
+    row.patient_id, row.channel = patient.id, channel
+    row.verified_at = row.last_seen_at = now
+    return _identity(row, patient)
+
+
+def _identity(row: VerifiedSession, patient: Patient) -> VerifiedIdentity:
+    return VerifiedIdentity(
+        patient_id=patient.id,
+        first_name=patient.first_name,
+        assurance_level=patient.assurance_level,
+        channel=row.channel,
+        session_key=row.session_key,
+        verified_at=row.verified_at,
+    )
+
+
+# --- Sessions ----------------------------------------------------------------------------
+
+
+def current_identity(
+    db: Database,
+    session_key: str,
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> VerifiedIdentity | None:
+    """Who this conversation proved to be, if it has not sat idle past the limit.
+
+    Each use counts as activity; an idle session is deleted, so it can't come back to life.
+    """
+    settings = settings or load_settings()
+    now = now or utcnow()
+    session_key = _check_session_key(session_key)
+    with db.transaction() as session:
+        row = session.get(VerifiedSession, session_key)
+        if row is None:
+            return None
+        if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+            session.delete(row)
+            return None
+        row.last_seen_at = max(row.last_seen_at, now)
+        patient = session.get(Patient, row.patient_id)
+        assert patient is not None  # foreign key
+        return _identity(row, patient)
+
+
+def end_session(db: Database, session_key: str, *, now: datetime | None = None) -> bool:
+    """Forget the verification ("log out"); returns whether there was one to end."""
+    session_key = _check_session_key(session_key)
+    with db.transaction() as session:
+        row = session.get(VerifiedSession, session_key)
+        if row is None:
+            return False
+        audit.record(
+            session,
+            Actor(row.patient_id, row.channel),
+            subject_id=row.patient_id,
+            action="end_session",
+            resource="identity",
+            now=now,
+        )
+        session.delete(row)
+    return True

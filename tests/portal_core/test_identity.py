@@ -1,0 +1,405 @@
+"""Phone and SMS verification: matching, lockout, idle sessions, and hostile input."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from portal_core import audit, identity
+from portal_core.config import Settings
+from portal_core.database import Database
+from portal_core.errors import InvalidInput, LockedOut, VerificationFailed
+from portal_core.models import AuditEvent, Patient, PhoneLockout, VerifiedSession
+from tests.factories import make_family, make_patient
+
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
+PHONE = "+12545550100"
+KEY = "sms:+12545550100"
+SETTINGS = Settings(lockout_attempts=3, lockout_minutes=30, session_idle_minutes=15)
+
+
+def _patient(db: Database, **kwargs: object) -> tuple[int, str]:
+    """A patient born 15 June 1985 on PHONE; returns the id and the DoD ID's last four."""
+    with db.transaction() as s:
+        p = make_patient(s, **kwargs)  # type: ignore[arg-type]
+        return p.id, p.dod_id[-4:]
+
+
+def _verify(
+    db: Database,
+    dob: str | date,
+    last4: str,
+    *,
+    at: datetime = NOW,
+    phone: str = PHONE,
+    key: str = KEY,
+    settings: Settings = SETTINGS,
+) -> identity.VerifiedIdentity:
+    return identity.verify(db, phone, key, "sms", dob, last4, now=at, settings=settings)
+
+
+def _wrong(last4: str) -> str:
+    return f"{(int(last4) + 1) % 10000:04d}"
+
+
+# --- Phone numbers -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "(254) 555-0100",
+        "254.555.0100",
+        "+1 254 555 0100",
+        "2545550100",
+        "1-254-555-0100",
+        "  254 555 0100 ",
+        "tel:+12545550100",
+    ],
+)
+def test_phone_numbers_are_normalised_to_e164(raw: str) -> None:
+    assert identity.normalize_phone(raw) == PHONE
+
+
+def test_international_numbers_keep_their_country_code() -> None:
+    assert identity.normalize_phone("+49 6371 86 8106") == "+496371868106"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "banana",
+        "555-0100",
+        "054-555-0100",  # no US area code starts with 0
+        "+1 254 055 0100",  # nor an exchange
+        "254-555-01000",
+        "+0 123 456 789",
+        "'; DROP TABLE patients; --",
+        "٢٥٤٥٥٥٠١٠٠",  # Arabic-Indic digits are digits to Python, not to a phone network
+        "2" * 10_000,
+    ],
+)
+def test_garbage_phone_numbers_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput):
+        identity.normalize_phone(raw)
+
+
+def test_candidates_are_counted_without_names(db: Database) -> None:
+    with db.transaction() as s:
+        make_family(s, NOW.date())  # five people, all on PHONE
+        make_patient(s, phone="+12545550199")
+    assert identity.candidates_for_phone(db, "(254) 555-0100") == 5
+    assert identity.candidates_for_phone(db, "254-555-0199") == 1
+    assert identity.candidates_for_phone(db, "254-555-0123") == 0
+
+
+# --- Dates of birth ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "1985-06-15",
+        "06/15/1985",
+        "6/15/1985",
+        "06-15-1985",
+        "06.15.1985",
+        "June 15 1985",
+        "june 15th, 1985",
+        "Jun. 15 1985",
+        "15 June 1985",
+        "15th of June, 1985",
+        "06151985",
+        "0 6 1 5 1 9 8 5",
+        "15/06/1985",  # can only be day first
+        date(1985, 6, 15),
+    ],
+)
+def test_dates_of_birth_as_people_say_them(said: str | date) -> None:
+    assert identity.parse_date_of_birth(said, today=NOW.date()) == date(1985, 6, 15)
+
+
+def test_numeric_dates_are_month_first_when_both_readings_exist() -> None:
+    assert identity.parse_date_of_birth("03/04/1990", today=NOW.date()) == date(1990, 3, 4)
+
+
+def test_leap_day_birthdays() -> None:
+    assert identity.parse_date_of_birth("02292000", today=NOW.date()) == date(2000, 2, 29)
+    with pytest.raises(InvalidInput, match="February 1985 doesn't have a day 29"):
+        identity.parse_date_of_birth("02/29/1985", today=NOW.date())
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "02/30/1985",
+        "February 30 1985",
+        "13/13/1985",
+        "00001985",
+        "6/15/85",  # two-digit year: refused, not guessed
+        "2027-01-01",  # not born yet
+        "1850-01-01",
+        "yesterday",
+        "",
+        "1985-06-15' OR '1'='1",
+        "1" * 10_000,
+    ],
+)
+def test_impossible_or_unreadable_dates_are_refused(said: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        identity.parse_date_of_birth(said, today=NOW.date())
+    assert err.value.user_message
+
+
+def test_today_defaults_to_the_clock() -> None:
+    assert identity.parse_date_of_birth("June 15 1985") == date(1985, 6, 15)
+    with pytest.raises(InvalidInput):
+        identity.parse_date_of_birth(f"12/31/{date.today().year + 1}")
+
+
+@pytest.mark.parametrize(
+    ("said", "digits"),
+    [
+        ("1234", "1234"),
+        ("it's 0 5 9 9", "0599"),
+        ("one two three four", "1234"),
+        ("oh five double nine", "0599"),
+        ("twelve thirty-four", "1234"),
+        ("My last four are 4821", "4821"),
+        ("last 4: nine nine one two", "9912"),
+        ("no idea", ""),
+        ("9" * 10_000, "9" * 200),
+    ],
+)
+def test_spoken_digits(said: str, digits: str) -> None:
+    assert identity.spoken_digits(said) == digits
+
+
+# --- Verification ------------------------------------------------------------------------
+
+
+def test_matching_details_verify_the_conversation(db: Database) -> None:
+    pid, last4 = _patient(db)
+    who = _verify(db, "June 15, 1985", last4)
+    assert (who.patient_id, who.channel, who.session_key) == (pid, "sms", KEY)
+    assert who.actor.patient_id == pid and who.is_premium
+    assert identity.current_identity(db, KEY, now=NOW, settings=SETTINGS) == who
+    with db.transaction() as s:
+        [entry] = audit.entries_for(s, pid)
+    assert (entry.action, entry.outcome, entry.actor_id, entry.channel) == (
+        "verify",
+        "ok",
+        pid,
+        "sms",
+    )
+
+
+def test_family_members_sharing_a_phone_each_verify_as_themselves(db: Database) -> None:
+    with db.transaction() as s:
+        fam = make_family(s, NOW.date())
+        people = [(p.id, p.date_of_birth, p.dod_id[-4:]) for p in (fam.sponsor, fam.teen)]
+    for pid, born, last4 in people:
+        key = f"sms:{pid}"
+        assert _verify(db, born.strftime("%m/%d/%Y"), last4, key=key).patient_id == pid
+    sponsor_born, teen_last4 = people[0][1], people[1][2]
+    with pytest.raises(VerificationFailed):  # one person's birthday, another's ID
+        _verify(db, sponsor_born, teen_last4)
+
+
+def test_wrong_details_count_and_the_third_locks_the_phone(db: Database) -> None:
+    _, last4 = _patient(db)
+    with pytest.raises(identity.DetailsDoNotMatch) as first:
+        _verify(db, "06/15/1985", _wrong(last4))
+    with pytest.raises(identity.DetailsDoNotMatch) as second:
+        _verify(db, "06/16/1985", last4, at=NOW + timedelta(minutes=1))
+    assert (first.value.attempts_left, second.value.attempts_left) == (2, 1)
+    with pytest.raises(LockedOut) as locked:
+        _verify(db, "06/15/1985", _wrong(last4), at=NOW + timedelta(minutes=2))
+    assert "1-800-600-9332" in locked.value.user_message
+    assert "clinic" in locked.value.user_message
+
+
+def test_a_locked_phone_stays_locked_for_the_configured_minutes(db: Database) -> None:
+    pid, last4 = _patient(db)
+    short = Settings(lockout_attempts=2, lockout_minutes=5, session_idle_minutes=15)
+    with pytest.raises(identity.DetailsDoNotMatch):
+        _verify(db, "06/15/1985", _wrong(last4), settings=short)
+    with pytest.raises(identity.PhoneLocked):
+        _verify(db, "06/15/1985", _wrong(last4), settings=short)
+    lock_ends = NOW + timedelta(minutes=5)
+    with db.transaction() as s:
+        assert s.get(PhoneLockout, PHONE).locked_until == lock_ends
+    with pytest.raises(identity.PhoneLocked) as err:  # correct details don't help
+        _verify(db, "06/15/1985", last4, at=lock_ends - timedelta(seconds=1), settings=short)
+    assert err.value.locked_until == lock_ends and "1 minute" in err.value.user_message
+    assert _verify(db, "06/15/1985", last4, at=lock_ends, settings=short).patient_id == pid
+    with db.transaction() as s:
+        outcomes = [e.outcome for e in audit.entries_for(s, pid)]
+    assert outcomes == ["failed", "failed", "locked", "ok"]
+
+
+def test_success_resets_the_failure_count(db: Database) -> None:
+    _, last4 = _patient(db)
+    for _ in range(2):
+        with pytest.raises(identity.DetailsDoNotMatch):
+            _verify(db, "06/15/1985", _wrong(last4))
+    _verify(db, "06/15/1985", last4)
+    with pytest.raises(identity.DetailsDoNotMatch) as err:
+        _verify(db, "06/15/1985", _wrong(last4))
+    assert err.value.attempts_left == 2
+
+
+def test_old_failures_are_forgiven_after_the_lockout_window(db: Database) -> None:
+    _, last4 = _patient(db)
+    for _ in range(2):
+        with pytest.raises(identity.DetailsDoNotMatch):
+            _verify(db, "06/15/1985", _wrong(last4))
+    with pytest.raises(identity.DetailsDoNotMatch) as err:
+        _verify(db, "06/15/1985", _wrong(last4), at=NOW + timedelta(minutes=30))
+    assert err.value.attempts_left == 2
+
+
+def test_impossible_dates_do_not_count_as_failures(db: Database) -> None:
+    pid, last4 = _patient(db)
+    for said in ("02/30/1985", "6/15/85", "banana", "1" * 10_000):
+        with pytest.raises(InvalidInput):
+            _verify(db, said, _wrong(last4))
+    for malformed in ("12", "abcd", "12345", "1'--"):
+        with pytest.raises(InvalidInput):
+            _verify(db, "06/15/1985", malformed)
+    with pytest.raises(identity.DetailsDoNotMatch) as err:
+        _verify(db, "06/15/1985", _wrong(last4))
+    assert err.value.attempts_left == 2
+    with db.transaction() as s:
+        assert [e.outcome for e in audit.entries_for(s, pid)] == ["failed"]
+
+
+def test_an_unknown_phone_is_locked_out_like_any_other(db: Database) -> None:
+    pid, last4 = _patient(db)
+    stranger = "+12545550111"
+    for _ in range(2):
+        with pytest.raises(identity.DetailsDoNotMatch):
+            _verify(db, "06/15/1985", "1234", phone=stranger)
+    with pytest.raises(LockedOut):
+        _verify(db, "06/15/1985", "1234", phone=stranger)
+    assert _verify(db, "06/15/1985", last4).patient_id == pid  # the lock is per phone
+
+
+def test_every_attempt_is_audited_without_phi(db: Database) -> None:
+    pid, last4 = _patient(db, first_name="Zelda", last_name="Quartermaine", dod_id="1234567890")
+    with pytest.raises(VerificationFailed):
+        _verify(db, "06/15/1985", _wrong(last4))
+    _verify(db, "1985-06-15", last4)
+    with db.transaction() as s:
+        rows = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        dumped = " ".join(f"{r.resource_id} {r.detail}" for r in rows)
+        assert [(r.action, r.outcome, r.subject_id) for r in rows] == [
+            ("verify", "failed", pid),
+            ("verify", "ok", pid),
+        ]
+    for phi in ("1985", "06/15", last4, _wrong(last4), "Zelda", "Quartermaine", "2545550100"):
+        assert phi not in dumped
+
+
+def test_hostile_text_is_just_text(db: Database) -> None:
+    pid, last4 = _patient(db)
+    nasty = "'; DROP TABLE patients; --"
+    for args in (
+        (nasty, KEY, "06/15/1985", last4),
+        (PHONE, KEY, nasty, last4),
+        (PHONE, KEY, "06/15/1985", nasty),
+        (PHONE, "x" * 10_000, "06/15/1985", last4),
+        (PHONE, KEY, "06/15/1985", "9" * 10_000),
+    ):
+        with pytest.raises(InvalidInput):
+            identity.verify(db, *args[:2], "sms", *args[2:], now=NOW, settings=SETTINGS)
+    # A quote in the session key is a legitimate (if odd) key, stored as a bound parameter.
+    odd_key = "web:o'brien\"; --"
+    assert _verify(db, "06/15/1985", last4, key=odd_key).session_key == odd_key
+    with db.transaction() as s:
+        assert s.scalar(select(func.count(Patient.id))) == 1
+        assert s.get(VerifiedSession, odd_key).patient_id == pid
+
+
+def test_unknown_channel_is_refused(db: Database) -> None:
+    _, last4 = _patient(db)
+    with pytest.raises(InvalidInput):
+        identity.verify(db, PHONE, KEY, "fax", "06/15/1985", last4, now=NOW, settings=SETTINGS)
+
+
+# --- Sessions ----------------------------------------------------------------------------
+
+
+def test_sessions_expire_after_idle_minutes_and_activity_keeps_them_alive(db: Database) -> None:
+    pid, last4 = _patient(db)
+    _verify(db, "06/15/1985", last4)
+    t = NOW
+    for _ in range(3):  # 45 minutes of conversation, never 15 idle
+        t += timedelta(minutes=15)
+        who = identity.current_identity(db, KEY, now=t, settings=SETTINGS)
+        assert who is not None and who.patient_id == pid
+    too_late = t + timedelta(minutes=15, seconds=1)
+    assert identity.current_identity(db, KEY, now=too_late, settings=SETTINGS) is None
+    with db.transaction() as s:
+        assert s.get(VerifiedSession, KEY) is None
+    # Gone for good: going back in time does not revive it.
+    assert identity.current_identity(db, KEY, now=t, settings=SETTINGS) is None
+
+
+def test_reverifying_as_someone_else_replaces_the_session(db: Database) -> None:
+    with db.transaction() as s:
+        fam = make_family(s, NOW.date())
+        sponsor = (fam.sponsor.id, fam.sponsor.date_of_birth, fam.sponsor.dod_id[-4:])
+        spouse = (fam.spouse.id, fam.spouse.date_of_birth, fam.spouse.dod_id[-4:])
+    _verify(db, sponsor[1], sponsor[2])
+    _verify(db, spouse[1], spouse[2], at=NOW + timedelta(minutes=1))
+    who = identity.current_identity(db, KEY, now=NOW + timedelta(minutes=2), settings=SETTINGS)
+    assert who is not None and who.patient_id == spouse[0]
+
+
+def test_ending_a_session(db: Database) -> None:
+    pid, last4 = _patient(db)
+    _verify(db, "06/15/1985", last4)
+    assert identity.end_session(db, KEY, now=NOW) is True
+    assert identity.end_session(db, KEY, now=NOW) is False
+    assert identity.current_identity(db, KEY, now=NOW, settings=SETTINGS) is None
+    with db.transaction() as s:
+        assert [e.action for e in audit.entries_for(s, pid)] == ["verify", "end_session"]
+
+
+def test_unknown_session_is_simply_unverified(db: Database) -> None:
+    assert identity.current_identity(db, "sms:+19995550100", now=NOW, settings=SETTINGS) is None
+    with pytest.raises(InvalidInput):
+        identity.current_identity(db, "k" * 10_000, now=NOW, settings=SETTINGS)
+
+
+def test_basic_accounts_can_verify_but_are_not_premium(db: Database) -> None:
+    _, last4 = _patient(db, assurance_level="basic")
+    assert not _verify(db, "06/15/1985", last4).is_premium
+
+
+def test_concurrent_guesses_are_all_counted(db: Database) -> None:
+    _, last4 = _patient(db)
+
+    def guess(_: int) -> type[Exception]:
+        try:
+            _verify(db, "06/15/1985", _wrong(last4))
+        except (VerificationFailed, LockedOut) as exc:
+            return type(exc)
+        raise AssertionError("a wrong guess verified")
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        outcomes = list(pool.map(guess, range(5)))
+    assert sorted(o.__name__ for o in outcomes) == [
+        "DetailsDoNotMatch",
+        "DetailsDoNotMatch",
+        "PhoneLocked",
+        "PhoneLocked",
+        "PhoneLocked",
+    ]
+    with db.transaction() as s:
+        assert s.get(PhoneLockout, PHONE).failed_attempts == 3
