@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from portal_core import access, audit
 from portal_core.actors import Actor
+from portal_core.clinics import ClinicView, clinic_view
 from portal_core.clock import age_on, utcnow
 from portal_core.database import Database
 from portal_core.errors import AccessDenied, InvalidInput, NotFound, PatientNotFound
@@ -232,6 +233,17 @@ def find_pcm(
             session, actor, subject_id=patient.id, action="read", resource="care_team", now=now
         )
     return view
+
+
+def primary_clinic(
+    db: Database, actor: Actor, patient_id: int, *, now: datetime | None = None
+) -> ClinicView | None:
+    """Where the patient's primary care happens: the default clinic for booking."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        patient = access.require(session, actor, patient_id, Capability.APPOINTMENTS, now=now)
+        clinic = _primary_clinic(session, patient)
+        return clinic_view(clinic) if clinic else None
 
 
 def _primary_clinic(session: Session, patient: Patient) -> Clinic | None:
