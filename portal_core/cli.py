@@ -1,0 +1,292 @@
+"""The command line: `python -m portal_core.cli migrate | seed | demo-identities`.
+
+Settings come from the environment (`PORTAL_DATABASE_URL`, `.env`) exactly as for the portal
+itself. Expected failures (database unreachable, schema missing, already seeded, a bad date)
+print one plain line on stderr and exit with status 1; argparse exits with 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.util.exc import CommandError
+from sqlalchemy import create_engine, inspect, pool, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+from portal_core.config import PROJECT_ROOT, Settings, load_settings
+from portal_core.database import Database
+from portal_core.errors import PortalError
+from portal_core.seed import DemoIdentityRow, demo_identity_rows, seed, seed_if_empty, summarize
+
+ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+NOT_MIGRATED = (
+    "The database has no portal tables yet. Run `python -m portal_core.cli migrate` first."
+)
+
+
+class CliError(Exception):
+    """An expected failure: the message is the whole story, so no traceback is shown."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Migrations
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, optionally bound to an open connection (tests, `migrate`)."""
+    if not ALEMBIC_INI.is_file():
+        raise CliError(f"alembic.ini not found at {ALEMBIC_INI}.")
+    config = Config(str(ALEMBIC_INI))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def migrate(database_url: str, revision: str = "head", *, log: bool = True) -> str | None:
+    """Upgrade the database to `revision` in one transaction; returns the revision it is at.
+
+    `log=False` leaves the caller's logging alone (alembic.ini would otherwise configure it).
+    """
+    ensure_sqlite_directory(database_url)
+    engine = create_engine(database_url, future=True, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(connection)
+            config.attributes["configure_logger"] = log
+            command.upgrade(config, revision)
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+
+
+def ensure_sqlite_directory(database_url: str) -> None:
+    """SQLite creates the file but not its folder (`var/` on a fresh checkout)."""
+    path = sqlite_path(database_url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    revision = migrate(settings.database_url)
+    print(f"Database {safe_url(settings.database_url)} is at revision {revision} (head).")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        raise CliError(NOT_MIGRATED)
+    db = Database(settings.database_url)
+    try:
+        _require_schema(db)
+        if args.if_empty:
+            if not seed_if_empty(db, args.today):
+                print("The database already has data; nothing seeded.")
+                return 0
+            summary = summarize(db, today=args.today)
+        else:
+            summary = seed(db, today=args.today)
+    finally:
+        db.dispose()
+    print(
+        f"Seeded the demo data for {summary.today.isoformat()}: {summary.clinics} clinics, "
+        f"{summary.providers} staff, {summary.pharmacies} pharmacies, {summary.patients} "
+        f"patients, {summary.slots:,} slots ({summary.appointments} appointments), "
+        f"{summary.prescriptions} prescriptions, {summary.refill_requests} refill requests, "
+        f"{summary.lab_results} lab results, {summary.reports} reports, "
+        f"{summary.immunizations} immunizations."
+    )
+    print("Run `python -m portal_core.cli demo-identities` to see who to try.")
+    return 0
+
+
+def cmd_demo_identities(args: argparse.Namespace, settings: Settings) -> int:
+    db = _seeded_database(settings.database_url)
+    try:
+        rows = demo_identity_rows(db, today=args.today)
+    finally:
+        if db is not None:
+            db.dispose()
+    print(render_markdown(rows) if args.markdown else render_table(rows))
+    return 0
+
+
+def _require_schema(db: Database) -> None:
+    if not inspect(db.engine).has_table("patients"):
+        raise CliError(
+            "The database has no portal tables yet. Run `python -m portal_core.cli migrate` first."
+        )
+
+
+def _seeded_database(database_url: str) -> Database | None:
+    """The database if it is reachable and migrated; otherwise None (dates computed instead).
+
+    A missing SQLite file is not opened, since opening it would create an empty one.
+    """
+    path = sqlite_path(database_url)
+    if path is not None and not path.exists():
+        return None
+    db = Database(database_url)
+    try:
+        if inspect(db.engine).has_table("patients"):
+            return db
+    except DBAPIError:
+        pass
+    db.dispose()
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+def render_table(rows: Sequence[DemoIdentityRow]) -> str:
+    header = ("Name", "Age", "Born", "Phone", "DoD ID", "Account", "Role")
+    cells = [
+        (
+            r.name,
+            str(r.age),
+            r.date_of_birth.isoformat(),
+            r.phone or "-",
+            f"...{r.dod_last4}",
+            r.account,
+            r.role,
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header) - 1)]
+
+    def line(values: Sequence[str]) -> str:
+        fixed = "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=False))
+        return f"{fixed}  {values[-1]}".rstrip()
+
+    out = [line(header), line(["-" * w for w in widths] + ["-" * 4])]
+    for row, cell in zip(rows, cells, strict=True):
+        out.append(line(cell))
+        out.extend(textwrap.wrap(row.try_this, width=96, initial_indent="    Try: ",
+                                 subsequent_indent="         "))  # fmt: skip
+    seeded = all(r.seeded for r in rows)
+    note = (
+        "Birth dates as stored in the database."
+        if seeded
+        else "The database is not seeded yet: birth dates are what `seed` would store today."
+    )
+    intro = (
+        "Demo identities (all fictional). Verify with the date of birth and the last four "
+        "digits of the DoD ID. " + note
+    )
+    return "\n".join([textwrap.fill(intro, width=100), "", *out])
+
+
+def render_markdown(rows: Sequence[DemoIdentityRow]) -> str:
+    lines = [
+        "| Name | Role | Age | Date of birth | Phone | DoD ID last 4 | Account | Try |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        cells = (
+            r.name,
+            r.role,
+            str(r.age),
+            r.date_of_birth.isoformat(),
+            r.phone or "",
+            r.dod_last4,
+            r.account,
+            r.try_this,
+        )
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def safe_url(database_url: str) -> str:
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable database URL)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m portal_core.cli",
+        description="Genesis Assist portal database: migrate, seed demo data, list demo users.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    migrate_cmd = commands.add_parser("migrate", help="upgrade the schema to the latest revision")
+    migrate_cmd.set_defaults(handler=cmd_migrate)
+
+    seed_cmd = commands.add_parser("seed", help="add the deterministic demo population")
+    seed_cmd.add_argument(
+        "--if-empty", action="store_true", help="do nothing if clinics or patients already exist"
+    )
+    seed_cmd.add_argument(
+        "--today", type=_iso_date, default=None, help="anchor date (default: today, UTC)"
+    )
+    seed_cmd.set_defaults(handler=cmd_seed)
+
+    ids_cmd = commands.add_parser("demo-identities", help="print the demo people and what to try")
+    ids_cmd.add_argument("--today", type=_iso_date, default=None, help="ages as of this date")
+    ids_cmd.add_argument("--markdown", action="store_true", help="a Markdown table (README)")
+    ids_cmd.set_defaults(handler=cmd_demo_identities)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+    settings = load_settings()
+    try:
+        return handler(args, settings)
+    except (CliError, PortalError) as exc:
+        return _fail(str(exc))
+    except CommandError as exc:
+        return _fail(f"Migration failed: {exc}")
+    except (ArgumentError, NoSuchModuleError) as exc:
+        return _fail(f"PORTAL_DATABASE_URL is not a usable database URL: {exc}")
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
+        return _fail(f"Database error at {safe_url(settings.database_url)}: {reason}")
+    except BrokenPipeError:
+        # `... | head`: the reader stopped listening, which is not a failure of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

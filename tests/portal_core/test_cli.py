@@ -1,0 +1,152 @@
+"""The command line, run the way `make db` runs it: as subprocesses with PORTAL_DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from portal_core import cli
+from portal_core.config import PROJECT_ROOT
+from portal_core.database import Database
+from portal_core.models import Patient, Slot
+from portal_core.seed import DEMO_IDENTITIES
+
+TODAY = "2025-06-30"
+ON = date(2025, 6, 30)
+
+
+def run_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PORTAL_DATABASE_URL": url, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "portal_core.cli", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def counts(url: str) -> tuple[int, int]:
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            patients = session.scalar(select(func.count()).select_from(Patient))
+            slots = session.scalar(select(func.count()).select_from(Slot))
+            return patients, slots
+    finally:
+        db.dispose()
+
+
+def test_migrate_then_seed_if_empty_and_again_is_a_no_op(tmp_path: Path) -> None:
+    database = tmp_path / "var" / "portal.db"  # `var/` does not exist yet
+    url = f"sqlite:///{database}"
+
+    migrated = run_cli(url, "migrate")
+    seeded = run_cli(url, "seed", "--if-empty", "--today", TODAY)
+
+    assert migrated.returncode == 0, migrated.stderr
+    assert seeded.returncode == 0, seeded.stderr
+    assert "Seeded the demo data for 2025-06-30" in seeded.stdout
+    first = counts(url)
+    assert first[0] == len(DEMO_IDENTITIES) and first[1] > 1000
+
+    again_migrated = run_cli(url, "migrate")
+    again_seeded = run_cli(url, "seed", "--if-empty")
+
+    assert again_migrated.returncode == 0, again_migrated.stderr
+    assert again_seeded.returncode == 0, again_seeded.stderr
+    assert "nothing seeded" in again_seeded.stdout
+    assert counts(url) == first
+
+    refused = run_cli(url, "seed")
+    assert refused.returncode == 1
+    assert "already holds" in refused.stderr and "Traceback" not in refused.stderr
+    assert counts(url) == first
+
+
+def test_seed_before_migrate_fails_cleanly_without_creating_a_file(tmp_path: Path) -> None:
+    database = tmp_path / "portal.db"
+
+    result = run_cli(f"sqlite:///{database}", "seed", "--if-empty")
+
+    assert result.returncode == 1
+    assert "migrate" in result.stderr and "Traceback" not in result.stderr
+    assert not database.exists()
+
+
+def test_seed_into_an_unmigrated_database_fails_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "portal.db"
+    database.touch()
+    monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{database}")
+
+    assert cli.main(["seed"]) == 1
+    assert "Run `python -m portal_core.cli migrate` first" in capsys.readouterr().err
+
+
+def test_unreachable_database_is_one_plain_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql+psycopg2://nobody:secret@127.0.0.1:1/x")
+
+    assert cli.main(["migrate"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Database error at") and "127.0.0.1" in err
+    assert "secret" not in err and "Traceback" not in err
+
+
+def test_unusable_url(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PORTAL_DATABASE_URL", "not a url")
+
+    assert cli.main(["seed"]) == 1
+    assert "not a usable database URL" in capsys.readouterr().err
+
+
+def test_bad_date_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["seed", "--today", "2025-02-30"])
+
+    assert exit_info.value.code == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_demo_identities_from_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'portal.db'}"
+    cli.migrate(url, log=False)
+    monkeypatch.setenv("PORTAL_DATABASE_URL", url)
+    assert cli.main(["seed", "--today", TODAY]) == 0
+    capsys.readouterr()
+
+    assert cli.main(["demo-identities", "--today", TODAY]) == 0
+    table = capsys.readouterr().out
+
+    assert "Birth dates as stored in the database" in table
+    for ident in DEMO_IDENTITIES:
+        line = next(row for row in table.splitlines() if row.startswith(ident.full_name))
+        assert ident.dod_id[-4:] in line and str(ident.age) in line
+        assert ident.date_of_birth(ON).isoformat() in line
+        assert ident.dod_id not in table, "only the last four digits are printed"
+
+
+def test_demo_identities_without_a_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nothing-here.db"
+    monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{missing}")
+
+    assert cli.main(["demo-identities", "--markdown"]) == 0
+    out = capsys.readouterr().out
+
+    assert out.startswith("| Name | Role |")
+    assert len(out.strip().splitlines()) == 2 + len(DEMO_IDENTITIES)
+    assert not missing.exists(), "listing must not create an empty database"

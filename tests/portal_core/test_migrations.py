@@ -1,0 +1,165 @@
+"""The migrations build exactly the schema the models describe, on SQLite and on PostgreSQL.
+
+Each test gets its own empty database (a SQLite file, or a PostgreSQL database created through
+the admin URL and dropped afterwards), because migrations must start from nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from argparse import Namespace
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, delete, func, inspect, pool, select, text, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from portal_core import audit
+from portal_core.cli import ALEMBIC_INI, alembic_config, migrate
+from portal_core.database import Database
+from portal_core.models import AuditEvent, Base
+from tests.conftest import PG_ADMIN_URL
+
+AUDIT = AuditEvent.__table__
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a brand-new, empty database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'portal.db'}"
+        return
+    request.getfixturevalue("postgres_url")  # skips, with the reason, when PostgreSQL is absent
+    name = f"genesis_migrations_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(empty_url: str) -> Iterator[Engine]:
+    engine = create_engine(empty_url, future=True, poolclass=pool.NullPool)
+    yield engine
+    engine.dispose()
+
+
+def _alembic(engine: Engine, action: Callable[[Config, str], None], revision: str) -> None:
+    with engine.begin() as connection:
+        config = alembic_config(connection)
+        config.attributes["configure_logger"] = False
+        action(config, revision)
+
+
+def _head() -> str:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert len(heads) == 1, f"the migration history has branched: {heads}"
+    return heads[0]
+
+
+def test_upgrade_head_builds_exactly_the_models(empty_url: str, engine: Engine) -> None:
+    assert migrate(empty_url, log=False) == _head()
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+
+    assert differences == [], (
+        "portal_core.models and the migrations disagree; write a revision "
+        f"(see migrations/README): {differences}"
+    )
+
+
+def test_upgrade_is_idempotent(empty_url: str, engine: Engine) -> None:
+    migrate(empty_url, log=False)
+    assert migrate(empty_url, log=False) == _head()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+
+
+def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds(
+    empty_url: str, engine: Engine
+) -> None:
+    migrate(empty_url, log=False)
+
+    _alembic(engine, command.downgrade, "base")
+
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            leftover = "SELECT count(*) FROM pg_proc WHERE proname = 'audit_events_append_only'"
+        else:
+            leftover = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+        assert conn.execute(text(leftover)).scalar() == 0
+    migrate(empty_url, log=False)
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+
+
+def test_audit_events_accept_inserts_but_refuse_update_and_delete(
+    empty_url: str, engine: Engine
+) -> None:
+    migrate(empty_url, log=False)
+    db = Database(empty_url)
+    try:
+        with db.transaction() as session:
+            audit.record(
+                session,
+                None,
+                subject_id=None,
+                action="read",
+                resource="results",
+                now=datetime(2025, 1, 2, 3, 4, tzinfo=timezone.utc),
+            )
+    finally:
+        db.dispose()
+
+    for statement in (update(AUDIT).values(detail="rewritten"), delete(AUDIT)):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(statement)
+
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(AUDIT)).scalar() == 1
+        assert conn.execute(select(AUDIT.c.detail)).scalar() is None
+
+
+def test_audit_events_refuse_truncate_on_postgresql(empty_url: str, engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE")
+    migrate(empty_url, log=False)
+
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("TRUNCATE audit_events"))
+
+
+def test_offline_sql_for_postgresql_includes_the_append_only_triggers() -> None:
+    out = io.StringIO()
+    config = Config(
+        str(ALEMBIC_INI), output_buffer=out, cmd_opts=Namespace(x=["url=postgresql://"])
+    )
+    config.attributes["configure_logger"] = False
+
+    command.upgrade(config, "head", sql=True)
+
+    sql = out.getvalue()
+    assert "CREATE TABLE audit_events" in sql
+    assert "CREATE FUNCTION audit_events_append_only()" in sql
+    assert "BEFORE UPDATE ON audit_events" in sql
+    assert "BEFORE DELETE ON audit_events" in sql
