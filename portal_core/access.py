@@ -70,30 +70,30 @@ def require(
     actor_patient = load_patient(session, actor.patient_id)
     patient = actor_patient if patient_id == actor.patient_id else load_patient(session, patient_id)
     if actor_patient.assurance_level != "premium":
-        _deny(session, actor, patient_id, capability, "basic account", now)
-        raise PremiumRequired()
+        raise _audited(PremiumRequired(), actor, patient_id, capability, "basic account", now)
     decision = decide(
         proxy_facts(session, actor.patient_id, patient, now.date()), capability, now.date()
     )
     if not decision.allowed:
-        _deny(session, actor, patient_id, capability, decision.reason, now)
-        raise AccessDenied(decision.reason)
+        raise _audited(
+            AccessDenied(decision.reason), actor, patient_id, capability, decision.reason, now
+        )
     return patient
 
 
-def _deny(
-    session: Session,
+def _audited(
+    error: AccessDenied,
     actor: Actor,
     patient_id: int,
     capability: Capability,
     reason: str,
     now: datetime,
-) -> None:
-    # The caller's transaction rolls back when the refusal is raised, so the denial is written
-    # in a separate, immediately committed session: a refused attempt is never lost.
-    with Session(bind=session.get_bind(), future=True) as own, own.begin():
+) -> AccessDenied:
+    """Attach the refusal's audit entry; the transaction keeps it through its rollback."""
+
+    def write(session: Session) -> None:
         audit.record(
-            own,
+            session,
             actor,
             subject_id=patient_id,
             action="access_denied",
@@ -102,3 +102,6 @@ def _deny(
             detail=reason,
             now=now,
         )
+
+    error.after_rollback.append(write)
+    return error

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal_core.config import Settings, load_settings
+from portal_core.errors import PortalError
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -27,12 +28,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    """Take the write lock when the transaction starts, not at its first write.
+
+    pysqlite otherwise opens the transaction lazily, so a service's reads (is the slot free? are
+    refills left?) would run outside the transaction that then writes: a read-decide-write race.
+    SQLite has no row locks, so one writer at a time is the embedded default's guarantee.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, future=True, connect_args={"check_same_thread": False, "timeout": 10}
+            url,
+            future=True,
+            connect_args={"check_same_thread": False, "timeout": 10, "isolation_level": None},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, future=True, pool_pre_ping=True)
 
@@ -47,9 +61,22 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """Commit on success, roll back on any exception: a failed call writes nothing."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """Commit on success, roll back on any exception: a failed call writes nothing.
+
+        The one exception is what a `PortalError` asks to keep (`after_rollback`), such as the
+        audit entry of a refusal; it is written in its own transaction once the failed one has
+        rolled back, so the record of a refused attempt is never lost.
+        """
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except PortalError as error:
+            pending, error.after_rollback = error.after_rollback, []
+            if pending:
+                with self._sessions() as session, session.begin():
+                    for write in pending:
+                        write(session)
+            raise
 
     def create_schema(self) -> None:
         """Create every table directly (tests); deployments use `alembic upgrade head`."""

@@ -6,6 +6,9 @@ never shown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 
 class PortalError(Exception):
     """Base of every expected failure; `user_message` is plain, polite and free of internals."""
@@ -14,6 +17,9 @@ class PortalError(Exception):
 
     def __init__(self, user_message: str | None = None) -> None:
         self.user_message = user_message or self.default_message
+        # Writes that must survive the rollback this error causes (e.g. the audit entry of a
+        # refused access); `Database.transaction` runs them in a fresh transaction.
+        self.after_rollback: list[Callable[[Any], None]] = []
         super().__init__(self.user_message)
 
 

@@ -1,0 +1,377 @@
+"""Results under immediate release, reports, immunizations, and what people call their tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy.orm import Session
+
+from portal_core import audit, records
+from portal_core.actors import Actor
+from portal_core.database import Database
+from portal_core.errors import AccessDenied, InvalidInput, PatientNotFound
+from portal_core.models import Immunization, LabResult, Patient, Prescription, Report
+from portal_core.records import NOT_REVIEWED, ResultType, find_result_type
+from tests.factories import make_clinic, make_family, make_patient, make_provider
+
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
+DAY = timedelta(days=1)
+
+
+def add_lab(
+    session: Session,
+    patient: Patient,
+    test_name: str,
+    value: str,
+    *,
+    resulted_at: datetime | None = NOW - DAY,
+    status: str = "final",
+    reviewed_at: datetime | None = None,
+    **extra: object,
+) -> int:
+    row = LabResult(
+        patient_id=patient.id,
+        test_name=test_name,
+        value=value,
+        status=status,
+        collected_at=(resulted_at or NOW) - timedelta(hours=6),
+        resulted_at=resulted_at,
+        reviewed_at=reviewed_at,
+        **extra,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def add_report(
+    session: Session,
+    patient: Patient,
+    kind: str,
+    title: str,
+    *,
+    resulted_at: datetime = NOW - DAY,
+    status: str = "final",
+    **extra: object,
+) -> int:
+    row = Report(
+        patient_id=patient.id,
+        kind=kind,
+        title=title,
+        summary=f"Summary of {title}",
+        body=f"Full text of {title}",
+        status=status,
+        performed_at=resulted_at - timedelta(hours=2),
+        resulted_at=resulted_at,
+        **extra,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+@dataclass
+class World:
+    patient: int
+    reviewer: int
+    labs: dict[str, int]
+
+
+@pytest.fixture
+def world(db: Database) -> World:
+    with db.transaction() as s:
+        clinic = make_clinic(s)
+        pcm = make_provider(s, clinic, name="Dr. Maria Alvarez")
+        p = make_patient(s, pcm=pcm, clinic=clinic)
+        labs = {
+            "glucose": add_lab(
+                s, p, "Glucose", "104", numeric_value=104, unit="mg/dL", reference_low=70,
+                reference_high=99, flag="high", panel="Basic Metabolic Panel",
+                resulted_at=NOW - 2 * DAY,
+            ),
+            "ldl": add_lab(
+                s, p, "LDL Cholesterol", "128", unit="mg/dL", reference_high=100, flag="high",
+                panel="Lipid Panel", reviewed_at=NOW - DAY / 2, reviewed_by_id=pcm.id,
+            ),
+            "hdl": add_lab(
+                s, p, "HDL Cholesterol", "52", unit="mg/dL", reference_low=40,
+                panel="Lipid Panel", resulted_at=NOW - 3 * DAY,
+            ),
+            "a1c": add_lab(
+                s, p, "Hemoglobin A1c", "5.9", unit="%", reference_text="4.0 to 5.6 %",
+                flag="high", source_org="Baylor Scott & White Health", resulted_at=NOW - 5 * DAY,
+            ),
+            "preliminary": add_lab(s, p, "Potassium", "5.1", status="preliminary"),
+            "future": add_lab(s, p, "Sodium", "139", resulted_at=NOW + DAY),
+        }  # fmt: skip
+        return World(p.id, pcm.id, labs)
+
+
+def disclosed(db: Database, patient_id: int) -> list[tuple[str, str | None]]:
+    with db.transaction() as s:
+        return [(e.action, e.detail) for e in audit.entries_for(s, patient_id)]
+
+
+# ------------------------------------------------------------------------------------ results
+
+
+def test_only_final_results_newest_first_with_review_note(db: Database, world: World) -> None:
+    results = records.lab_results(db, Actor(world.patient), world.patient, now=NOW)
+    assert [r.result_id for r in results] == [
+        world.labs["ldl"],
+        world.labs["glucose"],
+        world.labs["hdl"],
+        world.labs["a1c"],
+    ]  # the preliminary potassium and the not-yet-resulted sodium stay hidden
+    ldl, glucose, hdl, a1c = results
+    assert glucose.value == "104" and glucose.unit == "mg/dL"
+    assert glucose.reference_range == "70 to 99"
+    assert glucose.flag_text == "high"
+    assert not glucose.reviewed and glucose.review_note == NOT_REVIEWED
+    assert ldl.reviewed and ldl.review_note == "reviewed by your care team on November 24, 2026"
+    assert ldl.reference_range == "less than 100"
+    assert hdl.reference_range == "more than 40"
+    assert a1c.reference_range == "4.0 to 5.6 %"
+    assert a1c.source_org == "Baylor Scott & White Health"
+    assert a1c.source_text == "from Baylor Scott & White Health"
+    assert glucose.source_text is None
+    assert glucose.collected_on == date(2026, 11, 23)  # local date in Texas
+
+
+def test_one_audit_entry_per_call_naming_the_results(db: Database, world: World) -> None:
+    results = records.lab_results(db, Actor(world.patient), world.patient, limit=2, now=NOW)
+    assert disclosed(db, world.patient) == [
+        ("view_lab_results", "ids=" + ",".join(str(r.result_id) for r in results))
+    ]
+
+
+def test_a_result_appears_once_it_becomes_final(db: Database, world: World) -> None:
+    actor = Actor(world.patient)
+    with db.transaction() as s:
+        row = s.get(LabResult, world.labs["preliminary"])
+        row.status = "final"
+    ids = [r.result_id for r in records.lab_results(db, actor, world.patient, now=NOW)]
+    assert world.labs["preliminary"] in ids
+
+
+@pytest.mark.parametrize(
+    ("asked", "expected"),
+    [
+        ("cholesterol", {"ldl", "hdl"}),
+        ("cholestrol", {"ldl", "hdl"}),
+        ("a1c", {"a1c"}),
+        ("blood sugar", {"glucose"}),
+        ("blood work", {"ldl", "hdl", "glucose", "a1c"}),
+        ("Glucose", {"glucose"}),
+        ("metabolic panel", {"glucose"}),
+        ("Robert'); DROP TABLE patients;--", set()),
+    ],
+)
+def test_results_by_what_people_call_the_test(
+    db: Database, world: World, asked: str, expected: set[str]
+) -> None:
+    found = records.lab_results(db, Actor(world.patient), world.patient, test_name=asked, now=NOW)
+    assert {r.result_id for r in found} == {world.labs[name] for name in expected}
+
+
+def test_only_new_since(db: Database, world: World) -> None:
+    found = records.lab_results(
+        db, Actor(world.patient), world.patient, only_new_since=NOW - 2.5 * DAY, now=NOW
+    )
+    assert {r.result_id for r in found} == {world.labs["ldl"], world.labs["glucose"]}
+
+
+@pytest.mark.parametrize("limit", [0, -1, 101, True, "5"])
+def test_bad_limit(db: Database, world: World, limit: object) -> None:
+    with pytest.raises(InvalidInput):
+        records.lab_results(
+            db,
+            Actor(world.patient),
+            world.patient,
+            limit=limit,
+            now=NOW,  # type: ignore[arg-type]
+        )
+
+
+def test_huge_test_name_is_refused_politely(db: Database, world: World) -> None:
+    with pytest.raises(InvalidInput):
+        records.lab_results(
+            db, Actor(world.patient), world.patient, test_name="a" * 10_240, now=NOW
+        )
+
+
+def test_unknown_patient(db: Database, world: World) -> None:
+    with pytest.raises(PatientNotFound):
+        records.lab_results(db, Actor(world.patient), 999_999, now=NOW)
+
+
+# ------------------------------------------------------------------------------ teens, proxies
+
+
+def test_parent_cannot_see_a_teens_results_or_notes(db: Database) -> None:
+    with db.transaction() as s:
+        fam = make_family(s, NOW.date())
+        add_lab(s, fam.teen, "Glucose", "88")
+        add_lab(s, fam.child, "Glucose", "90")
+        add_report(s, fam.teen, "clinical_note", "Sports physical")
+        s.add(
+            Immunization(
+                patient_id=fam.teen.id,
+                vaccine="Tdap",
+                administered_on=date(2025, 8, 1),
+                location="Pediatrics Clinic",
+            )
+        )
+        parent, teen, child = fam.spouse.id, fam.teen.id, fam.child.id
+    actor = Actor(parent)
+    with pytest.raises(AccessDenied) as err:
+        records.lab_results(db, actor, teen, now=NOW)
+    assert "test results" in err.value.user_message
+    for kind in ("clinical_note", "radiology", None):
+        with pytest.raises(AccessDenied):
+            records.reports(db, actor, teen, kind, now=NOW)
+    # Immunizations are among what a parent may manage for a teen; a young child's results too.
+    assert [i.vaccine for i in records.immunizations(db, actor, teen, now=NOW).immunizations] == [
+        "Tdap"
+    ]
+    assert [r.value for r in records.lab_results(db, actor, child, now=NOW)] == ["90"]
+    # The teen sees their own results.
+    assert [r.value for r in records.lab_results(db, Actor(teen), teen, now=NOW)] == ["88"]
+    with db.transaction() as s:
+        denied = [e for e in audit.entries_for(s, teen) if e.outcome == "denied"]
+    assert len(denied) == 4
+
+
+# ------------------------------------------------------------------------------------ reports
+
+
+def test_reports_by_kind_with_review_and_source(db: Database, world: World) -> None:
+    with db.transaction() as s:
+        p = s.get(Patient, world.patient)
+        mri = add_report(s, p, "radiology", "MRI Lumbar Spine without contrast")
+        xray = add_report(
+            s, p, "radiology", "XR Chest 2 Views", resulted_at=NOW - 3 * DAY,
+            reviewed_at=NOW - 2 * DAY, source_org="Baylor Scott & White Health",
+        )  # fmt: skip
+        add_report(s, p, "radiology", "CT Head", status="preliminary")
+        biopsy = add_report(s, p, "pathology", "Skin biopsy, left forearm")
+        note = add_report(s, p, "clinical_note", "Office visit", author_id=world.reviewer)
+    actor = Actor(world.patient)
+    imaging = records.reports(db, actor, world.patient, "radiology", now=NOW)
+    assert [r.report_id for r in imaging] == [mri, xray]
+    assert imaging[0].review_note == NOT_REVIEWED and not imaging[0].reviewed
+    assert imaging[1].reviewed and imaging[1].source_text == "from Baylor Scott & White Health"
+    assert imaging[0].summary == "Summary of MRI Lumbar Spine without contrast"
+    assert [
+        r.report_id for r in records.reports(db, actor, world.patient, "pathology", now=NOW)
+    ] == [biopsy]
+    notes = records.reports(db, actor, world.patient, "clinical_note", now=NOW)
+    assert [r.report_id for r in notes] == [note]
+    assert notes[0].author == "Dr. Maria Alvarez, MD" and notes[0].review_note is None
+    everything = records.reports(db, actor, world.patient, now=NOW)
+    assert {r.report_id for r in everything} == {mri, xray, biopsy, note}
+    mri_only = records.reports(db, actor, world.patient, about="my MRI", now=NOW)
+    assert [r.report_id for r in mri_only] == [mri]
+    xray_only = records.reports(db, actor, world.patient, "radiology", about="x-ray", now=NOW)
+    assert [r.report_id for r in xray_only] == [xray]
+
+
+def test_unknown_report_kind(db: Database, world: World) -> None:
+    with pytest.raises(InvalidInput):
+        records.reports(db, Actor(world.patient), world.patient, "dental", now=NOW)
+
+
+# ------------------------------------------------------------------------------- immunizations
+
+
+def test_immunizations_with_where_to_get_the_official_record(db: Database, world: World) -> None:
+    with db.transaction() as s:
+        for vaccine, day, org in (
+            ("Influenza", date(2026, 10, 1), None),
+            ("COVID-19", date(2025, 10, 1), "CVS Pharmacy"),
+        ):
+            s.add(
+                Immunization(
+                    patient_id=world.patient,
+                    vaccine=vaccine,
+                    administered_on=day,
+                    location="Immunizations Clinic",
+                    source_org=org,
+                )
+            )
+    record = records.immunizations(db, Actor(world.patient), world.patient, now=NOW)
+    assert [i.vaccine for i in record.immunizations] == ["Influenza", "COVID-19"]
+    assert record.immunizations[1].source_text == "from CVS Pharmacy"
+    steps = " ".join(record.official_record_steps)
+    assert "Health Record" in steps and "Immunizations" in steps and "Download" in steps
+    assert "DD Form 2766C" in steps and "PHS-731" in steps
+    assert disclosed(db, world.patient)[0][0] == "view_immunizations"
+
+
+def test_medication_list_comes_from_prescriptions(db: Database, world: World) -> None:
+    with db.transaction() as s:
+        s.add(
+            Prescription(
+                patient_id=world.patient,
+                medication="Lisinopril",
+                strength="10 mg",
+                instructions="Take 1 tablet daily",
+                prescriber_id=world.reviewer,
+                days_supply=30,
+                refills_remaining=2,
+                expires_on=date(2027, 1, 1),
+            )
+        )
+    meds = records.medication_list(db, Actor(world.patient), world.patient, now=NOW)
+    assert [m.label for m in meds] == ["Lisinopril 10 mg"]
+
+
+# ------------------------------------------------------------------------ what people call it
+
+
+@pytest.mark.parametrize(
+    ("said", "kind", "label"),
+    [
+        ("blood work", "lab", "lab results"),
+        ("my bloodwork from last week", "lab", "lab results"),
+        ("cholesterol", "lab", "cholesterol"),
+        ("blood work for my cholesterol", "lab", "cholesterol"),
+        ("A1C", "lab", "hemoglobin A1c"),
+        ("xray", "radiology", "X-ray"),
+        ("X-ray of my knee", "radiology", "X-ray"),
+        ("MRI", "radiology", "MRI"),
+        ("cat scan", "radiology", "CT scan"),
+        ("biopsy", "pathology", "pathology"),
+        ("biospy", "pathology", "pathology"),
+        ("visit notes", "clinical_note", "visit notes"),
+        ("doctor's notes from my visit", "clinical_note", "visit notes"),
+    ],
+)
+def test_find_result_type(said: str, kind: str, label: str) -> None:
+    found = find_result_type(said)
+    assert isinstance(found, ResultType)
+    assert (found.kind, found.label) == (kind, label)
+
+
+@pytest.mark.parametrize("said", ["", "hello there", "x" * 10_000, "🙂"])
+def test_find_result_type_unknown(said: str) -> None:
+    assert find_result_type(said) is None
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "text", "expected"),
+    [
+        (70, 99, None, "70 to 99"),
+        (None, 200, None, "less than 200"),
+        (40, None, None, "more than 40"),
+        (0.5, 1.2, None, "0.5 to 1.2"),
+        (None, None, "negative", "negative"),
+        (None, None, None, None),
+    ],
+)
+def test_reference_range_in_words(
+    low: float | None, high: float | None, text: str | None, expected: str | None
+) -> None:
+    assert records.reference_range(low, high, text) == expected
