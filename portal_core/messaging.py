@@ -314,6 +314,23 @@ def send_message(
         )
 
 
+def preview_route(
+    db: Database,
+    actor: Actor,
+    patient_id: int,
+    *,
+    to: str,
+    category: str | None = None,
+    now: datetime | None = None,
+) -> Route:
+    """Who a message would go to, so the assistant can confirm it before asking for the text."""
+    now = as_utc(now) if now is not None else utcnow()
+    patient_id = _require_id(patient_id)
+    with db.transaction() as session:
+        patient = access.require(session, actor, patient_id, Capability.MESSAGES, now=now)
+        return route(session, patient, to=to, category=category)
+
+
 def threads(
     db: Database, actor: Actor, patient_id: int, *, limit: int = 20, now: datetime | None = None
 ) -> list[ThreadView]:

@@ -1,0 +1,1 @@
+"""Evaluation corpora and scripts behind `make eval`."""
