@@ -6,7 +6,11 @@ STAMP := $(VENV)/.installed
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format db reset-db clean
+MODEL := models/genesis.tar.gz
+TRAIN_INPUTS := config.yml bot/domain.yml $(shell find bot/data -name '*.yml' 2>/dev/null)
+RASA := $(VENV)/bin/rasa
+
+.PHONY: run test lint format db reset-db clean train validate
 
 $(STAMP): requirements.txt constraints.txt
 	@test -x $(PY) || $$(scripts/find-python310) -m venv $(VENV)
@@ -26,8 +30,23 @@ reset-db: $(STAMP)
 	rm -f var/portal.db var/portal.db-wal var/portal.db-shm var/.seeded
 	$(MAKE) db
 
-run: db
+# Rasa's own fingerprinting would also skip an unchanged model, but only after ~15 s of start-up;
+# make's timestamps answer "is it stale?" instantly.
+$(MODEL): $(STAMP) $(TRAIN_INPUTS)
+	$(RASA) train --config config.yml --domain bot/domain.yml --data bot/data \
+		--out models --fixed-model-name genesis --quiet
+
+train: $(MODEL)
+
+validate: $(STAMP)
+	$(RASA) data validate --config config.yml --domain bot/domain.yml --data bot/data --fail-on-warnings
+
+run: db $(MODEL)
 	$(PY) -m portal_core.cli demo-identities
+	@echo "Rasa HTTP API and REST channel: http://127.0.0.1:5005 (POST /webhooks/rest/webhook)"
+	@echo "Action server:                 http://127.0.0.1:5055"
+	@echo "Ctrl-C stops everything."
+	$(VENV)/bin/honcho start -f Procfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

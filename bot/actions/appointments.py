@@ -1,0 +1,655 @@
+"""Booking, cancelling, rescheduling and listing appointments: thin adapters on scheduling.
+
+Slot values the form has validated carry a `#` and an id ("#12"); anything else in those slots
+is what the person said and still needs resolving through portal_core.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions import portal
+from bot.actions.conversation import entity_values, latest_text, speaker_or_error
+from bot.actions.task_form import (
+    TaskFormValidator,
+    reset_task_slots,
+    subject_id,
+    yes_no,
+)
+from portal_core import clinics, people, scheduling
+from portal_core.clinics import AppointmentTypeView, ClinicView
+from portal_core.errors import PortalError
+from portal_core.proxy import Capability
+from portal_core.when import When, parse_when
+
+REQUEST = "request"
+ORDINALS = {
+    "1": 0, "one": 0, "first": 0, "1st": 0,
+    "2": 1, "two": 1, "second": 1, "2nd": 1,
+    "3": 2, "three": 2, "third": 2, "3rd": 2,
+}  # fmt: skip
+NONE_OF_THESE = re.compile(
+    r"\b(?:none|neither|other|request|different|something else|doesn'?t work|don'?t work)\b", re.I
+)
+
+
+def canonical(value: object) -> int | None:
+    text = str(value or "")
+    return int(text[1:]) if text.startswith("#") and text[1:].isdigit() else None
+
+
+def appointment_type_of(value: object) -> AppointmentTypeView:
+    db = portal.database()
+    wanted = canonical(value)
+    if wanted is not None:
+        return next(t for t in clinics.appointment_types(db) if t.id == wanted)
+    return clinics.find_appointment_type(db, str(value))
+
+
+def clinic_of(value: object) -> ClinicView:
+    db = portal.database()
+    wanted = canonical(value)
+    if wanted is not None:
+        return next(c for c in clinics.list_clinics(db) if c.id == wanted)
+    return clinics.find_clinic(db, str(value))
+
+
+def when_of(tracker: Tracker) -> When:
+    clinic = clinic_of(tracker.get_slot("clinic"))
+    return parse_when(str(tracker.get_slot("time")), clinic.time_zone, now=portal.now())
+
+
+def chosen_from_offer(tracker: Tracker) -> str | None:
+    """Map "2", "the second one", a button's payload, or "none of these" onto the offer."""
+    offered = [str(o) for o in (tracker.get_slot("offered") or [])]
+    for value in entity_values(tracker, "choice"):
+        if value == REQUEST or value in offered:
+            return value
+    text = latest_text(tracker).lower()
+    for word in re.findall(r"[a-z0-9]+", text):
+        if word in ORDINALS and ORDINALS[word] < len(offered):
+            return offered[ORDINALS[word]]
+    if re.search(r"\blast\b", text) and offered:
+        return offered[-1]
+    if NONE_OF_THESE.search(text):
+        return REQUEST
+    return None
+
+
+class SlotPicking:
+    """Shared by booking and rescheduling: a time window, then one of the offered times."""
+
+    def extract_time(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") == "time":
+            return {"time": latest_text(tracker)[:200]}
+        return {}
+
+    def validate_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        try:
+            clinic = clinic_of(tracker.get_slot("clinic"))
+            parse_when(str(value), clinic.time_zone, now=portal.now())
+        except (PortalError, StopIteration) as exc:
+            message = getattr(exc, "user_message", "Sorry, I didn't catch the day.")
+            dispatcher.utter_message(text=message)
+            return {"time": None}
+        return {"time": str(value), "slot_choice": None} if not _keeps_request(tracker) else {}
+
+    def extract_slot_choice(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "slot_choice":
+            return {}
+        choice = chosen_from_offer(tracker)
+        if choice:
+            return {"slot_choice": choice}
+        # "No, Thursday": a new day instead of a choice means search again.
+        text = latest_text(tracker)
+        try:
+            clinic = clinic_of(tracker.get_slot("clinic"))
+            parse_when(text, clinic.time_zone, now=portal.now())
+        except (PortalError, StopIteration):
+            return {}
+        return {"time": text[:200]}
+
+    def validate_slot_choice(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        offered = [str(o) for o in (tracker.get_slot("offered") or [])]
+        if value == REQUEST or str(value) in offered:
+            return {"slot_choice": str(value)}
+        return {"slot_choice": None}
+
+    def extract_booking_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "booking_confirmed":
+            return {}
+        answer = yes_no(tracker)
+        return {} if answer is None else {"booking_confirmed": answer}
+
+
+def _keeps_request(tracker: Tracker) -> bool:
+    """A request-only type keeps its 'request' choice when the person names another day."""
+    return tracker.get_slot("slot_choice") == REQUEST and not tracker.get_slot("offered")
+
+
+class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
+    form = "book_appointment_form"
+    capability = Capability.APPOINTMENTS
+    asks_for_whom = True
+
+    def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
+        if tracker.get_slot("clinic"):
+            return {}
+        speaker, _ = speaker_or_error(tracker)
+        if speaker is None:
+            return {}
+        home = people.primary_clinic(
+            portal.database(), speaker.actor, member.patient_id, now=portal.now()
+        )
+        return {"clinic": f"#{home.id}"} if home else {}
+
+    def extract_appointment_type(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") == "appointment_type":
+            found = entity_values(tracker, "appointment_type")
+            return {"appointment_type": (found[0] if found else latest_text(tracker))[:100]}
+        return {}
+
+    def validate_appointment_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if canonical(value) is not None:
+            return {"appointment_type": value}
+        try:
+            found = appointment_type_of(value)
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return {"appointment_type": None}
+        return {"appointment_type": f"#{found.id}", **self._mode(tracker, type_id=found.id)}
+
+    def extract_clinic(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") == "clinic":
+            return {"clinic": latest_text(tracker)[:100]}
+        return {}
+
+    def validate_clinic(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if canonical(value) is not None:
+            return {"clinic": value, **self._mode(tracker, clinic_id=canonical(value))}
+        try:
+            found = clinic_of(value)
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return {"clinic": None}
+        return {"clinic": f"#{found.id}", **self._mode(tracker, clinic_id=found.id)}
+
+    def _mode(
+        self, tracker: Tracker, *, clinic_id: int | None = None, type_id: int | None = None
+    ) -> dict[str, Any]:
+        """A request-only type at this clinic skips offering times: the clinic will call."""
+        clinic_id = clinic_id or canonical(tracker.get_slot("clinic"))
+        type_id = type_id or canonical(tracker.get_slot("appointment_type"))
+        if not clinic_id or not type_id:
+            return {}
+        try:
+            mode = clinics.booking_mode(portal.database(), clinic_id, type_id)
+        except PortalError:
+            return {}
+        if mode == "request_only":
+            return {"slot_choice": REQUEST, "offered": []}
+        return {"slot_choice": None} if tracker.get_slot("slot_choice") == REQUEST else {}
+
+
+class ValidateRescheduleAppointmentForm(SlotPicking, TaskFormValidator):
+    form = "reschedule_appointment_form"
+    capability = Capability.APPOINTMENTS
+    asks_for_whom = True
+
+    def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
+        return _one_appointment_or_none(tracker, member)
+
+    def extract_appointment_choice(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _extract_appointment_choice(tracker)
+
+    def validate_appointment_choice(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        chosen = _validate_appointment_choice(value, tracker)
+        if chosen is None:
+            return {"appointment_choice": None}
+        return {
+            "appointment_choice": str(chosen.id),
+            "clinic": f"#{chosen.clinic_id}",
+            "appointment_type": f"#{chosen.appointment_type_id}",
+        }
+
+
+class ValidateCancelAppointmentForm(TaskFormValidator):
+    form = "cancel_appointment_form"
+    capability = Capability.APPOINTMENTS
+    asks_for_whom = True
+
+    def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
+        return _one_appointment_or_none(tracker, member)
+
+    def extract_appointment_choice(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _extract_appointment_choice(tracker)
+
+    def validate_appointment_choice(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        chosen = _validate_appointment_choice(value, tracker)
+        return {"appointment_choice": str(chosen.id) if chosen else None}
+
+    def extract_cancel_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "cancel_confirmed":
+            return {}
+        answer = yes_no(tracker)
+        return {} if answer is None else {"cancel_confirmed": answer}
+
+
+class ValidateAppointmentsForm(TaskFormValidator):
+    form = "appointments_form"
+    capability = Capability.APPOINTMENTS
+
+
+def _upcoming(tracker: Tracker, patient_id: int) -> list[scheduling.AppointmentView]:
+    speaker, _ = speaker_or_error(tracker)
+    if speaker is None:
+        return []
+    return scheduling.upcoming(portal.database(), speaker.actor, patient_id, now=portal.now())
+
+
+def _one_appointment_or_none(tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
+    """Nothing to change ends the task; a single appointment is chosen without asking."""
+    upcoming = _upcoming(tracker, member.patient_id)
+    if not upcoming:
+        who = "You have" if member.is_self else f"{member.first_name} has"
+        return {"task_abandoned": True, "offered": [], "_say": f"{who} no upcoming appointments."}
+    offered = [str(a.id) for a in upcoming[:5]]
+    if len(upcoming) == 1:
+        return {"offered": offered, "appointment_choice": offered[0]}
+    return {"offered": offered}
+
+
+def _extract_appointment_choice(tracker: Tracker) -> dict[str, Any]:
+    if tracker.get_slot("requested_slot") != "appointment_choice":
+        return {}
+    choice = chosen_from_offer(tracker)
+    if choice and choice != REQUEST:
+        return {"appointment_choice": choice}
+    # "the one on Tuesday", "the dentist one": match words against the listed appointments.
+    text = latest_text(tracker).lower()
+    matches = [
+        a
+        for a in _upcoming(tracker, subject_id(tracker))
+        if str(a.id) in (tracker.get_slot("offered") or [])
+        and any(w in a.summary.lower() for w in re.findall(r"[a-z]{4,}", text))
+    ]
+    return {"appointment_choice": str(matches[0].id)} if len(matches) == 1 else {}
+
+
+def _validate_appointment_choice(value: Any, tracker: Tracker) -> scheduling.AppointmentView | None:
+    for appointment in _upcoming(tracker, subject_id(tracker)):
+        if str(appointment.id) == str(value):
+            return appointment
+    return None
+
+
+# ---- asking -----------------------------------------------------------------------------------
+
+
+class ActionAskAppointmentType(Action):
+    def name(self) -> str:
+        return "action_ask_appointment_type"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        common = ("wellness", "follow", "acute", "physical", "well-child", "behavioral")
+        types = [
+            t
+            for t in clinics.appointment_types(portal.database())
+            if any(word in t.name.lower() for word in common)
+        ]
+        dispatcher.utter_message(
+            text="What kind of appointment is it?",
+            buttons=[{"title": t.name, "payload": t.name} for t in types[:6]],
+        )
+        return []
+
+
+class ActionAskSlotChoice(Action):
+    """Offers up to three open times, widening the search once before offering a request."""
+
+    def name(self) -> str:
+        return "action_ask_slot_choice"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        speaker, _ = speaker_or_error(tracker)
+        if speaker is None:
+            return []
+        try:
+            clinic = clinic_of(tracker.get_slot("clinic"))
+            kind = appointment_type_of(tracker.get_slot("appointment_type"))
+            when = when_of(tracker)
+            found = self._search(speaker.actor, tracker, clinic, kind, when, widen=False)
+            lead = f"Here are open {kind.name.lower()} times at {clinic.name}:"
+            if not found:
+                found = self._search(speaker.actor, tracker, clinic, kind, when, widen=True)
+                lead = (
+                    f"There's nothing open {when.describe()}. The nearest "
+                    f"{kind.name.lower()} times at {clinic.name} are:"
+                )
+        except scheduling.RequestOnly as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return [SlotSet("slot_choice", REQUEST), SlotSet("offered", [])]
+        except (PortalError, StopIteration) as exc:
+            dispatcher.utter_message(text=getattr(exc, "user_message", "Sorry, let's try again."))
+            return [SlotSet("time", None), SlotSet("requested_slot", "time")]
+        if not found:
+            dispatcher.utter_message(
+                text=(
+                    f"There are no open {kind.name.lower()} times at {clinic.name} in the next "
+                    "four weeks. I can send the clinic a request and they'll contact you."
+                ),
+                buttons=[
+                    {"title": "Send a request", "payload": '/inform{"choice": "request"}'},
+                    {"title": "Never mind", "payload": "/deny"},
+                ],
+            )
+            return [SlotSet("offered", [])]
+        buttons = [
+            {"title": slot.local_display, "payload": f'/inform{{"choice": "{slot.id}"}}'}
+            for slot in found
+        ]
+        buttons.append({"title": "None of these", "payload": '/inform{"choice": "request"}'})
+        dispatcher.utter_message(text=lead, buttons=buttons)
+        return [SlotSet("offered", [str(slot.id) for slot in found])]
+
+    @staticmethod
+    def _search(
+        actor: Any,
+        tracker: Tracker,
+        clinic: ClinicView,
+        kind: AppointmentTypeView,
+        when: When,
+        *,
+        widen: bool,
+    ) -> list[scheduling.SlotView]:
+        return scheduling.find_open_slots(
+            portal.database(),
+            actor,
+            subject_id(tracker),
+            clinic_id=clinic.id,
+            type_id=kind.id,
+            window_start=None if widen else when.start,
+            window_end=None if widen else when.end,
+            time_of_day=when.time_of_day,
+            limit=3,
+            now=portal.now(),
+        )
+
+
+class ActionAskBookingConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_booking_confirmed"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        who = _who(tracker)
+        try:
+            clinic = clinic_of(tracker.get_slot("clinic"))
+            kind = appointment_type_of(tracker.get_slot("appointment_type"))
+        except (PortalError, StopIteration):
+            return [SlotSet("requested_slot", None), SlotSet("task_abandoned", True)]
+        if tracker.get_slot("slot_choice") == REQUEST:
+            when = when_of(tracker)
+            question = (
+                f"Shall I ask {clinic.name} to schedule {who} a {kind.name.lower()}, "
+                f"preferably {when.describe()}?"
+            )
+        else:
+            chosen = _offered_slot(tracker)
+            question = f"Book {who} a {kind.name.lower()} at {clinic.name} on {chosen}?"
+        dispatcher.utter_message(
+            text=question,
+            buttons=[{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+        )
+        return []
+
+
+def _who(tracker: Tracker) -> str:
+    name = tracker.get_slot("subject_name")
+    speaker, _ = speaker_or_error(tracker)
+    if not name or (speaker and str(speaker.actor.patient_id) == tracker.get_slot("subject_id")):
+        return "you"
+    return str(name)
+
+
+def _offered_slot(tracker: Tracker) -> str:
+    """The chosen slot's local display, found again through the same search."""
+    speaker, _ = speaker_or_error(tracker)
+    clinic = clinic_of(tracker.get_slot("clinic"))
+    kind = appointment_type_of(tracker.get_slot("appointment_type"))
+    wanted = str(tracker.get_slot("slot_choice"))
+    for widen in (False, True):
+        when = when_of(tracker)
+        for slot in ActionAskSlotChoice._search(
+            speaker.actor if speaker else None, tracker, clinic, kind, when, widen=widen
+        ):
+            if str(slot.id) == wanted:
+                return slot.local_display
+    return "the time you chose"
+
+
+class ActionAskAppointmentChoice(Action):
+    def name(self) -> str:
+        return "action_ask_appointment_choice"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        offered = tracker.get_slot("offered") or []
+        listed = [a for a in _upcoming(tracker, subject_id(tracker)) if str(a.id) in offered]
+        dispatcher.utter_message(
+            text="Which appointment?",
+            buttons=[
+                {"title": a.summary, "payload": f'/inform{{"choice": "{a.id}"}}'} for a in listed
+            ],
+        )
+        return []
+
+
+class ActionAskCancelConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_cancel_confirmed"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        chosen = _validate_appointment_choice(tracker.get_slot("appointment_choice"), tracker)
+        what = chosen.summary if chosen else "that appointment"
+        dispatcher.utter_message(
+            text=f"Cancel {_who(tracker) if _who(tracker) != 'you' else 'your'} {what}?"
+            if False
+            else f"Cancel the {what}?",
+            buttons=[{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+        )
+        return []
+
+
+# ---- doing ------------------------------------------------------------------------------------
+
+
+class ActionBookAppointment(Action):
+    def name(self) -> str:
+        return "action_book_appointment"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        speaker, _ = speaker_or_error(tracker)
+        if tracker.get_slot("task_abandoned") or speaker is None:
+            return reset_task_slots()
+        if tracker.get_slot("booking_confirmed") is not True:
+            dispatcher.utter_message(text="OK, I haven't booked anything.")
+            return reset_task_slots()
+        db, actor, patient = portal.database(), speaker.actor, subject_id(tracker)
+        try:
+            clinic = clinic_of(tracker.get_slot("clinic"))
+            kind = appointment_type_of(tracker.get_slot("appointment_type"))
+            if tracker.get_slot("slot_choice") == REQUEST:
+                when = when_of(tracker)
+                request = scheduling.request_appointment(
+                    db,
+                    actor,
+                    patient,
+                    clinic_id=clinic.id,
+                    type_id=kind.id,
+                    preferred_windows=[
+                        {"start": when.start, "end": when.end, "time_of_day": when.time_of_day}
+                    ],
+                    now=portal.now(),
+                    settings=portal.settings(),
+                )
+                dispatcher.utter_message(text=request.message)
+            else:
+                booked = scheduling.book(
+                    db, actor, patient, int(tracker.get_slot("slot_choice")), now=portal.now()
+                )
+                dispatcher.utter_message(text=_booked_text(booked))
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+        return reset_task_slots()
+
+
+def _booked_text(booked: scheduling.AppointmentView) -> str:
+    text = f"You're booked: {booked.summary}."
+    if booked.questionnaire:
+        text += (
+            f" Please fill in the pre-visit questionnaire ({booked.questionnaire}) in the "
+            "patient portal before the visit; it saves time at check-in."
+        )
+    return text + f" To change it, call {booked.clinic_phone} or ask me."
+
+
+class ActionRescheduleAppointment(Action):
+    def name(self) -> str:
+        return "action_reschedule_appointment"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        speaker, _ = speaker_or_error(tracker)
+        if tracker.get_slot("task_abandoned") or speaker is None:
+            return reset_task_slots()
+        if tracker.get_slot("booking_confirmed") is not True:
+            dispatcher.utter_message(text="OK, your appointment stays as it was.")
+            return reset_task_slots()
+        try:
+            if tracker.get_slot("slot_choice") == REQUEST:
+                clinic = clinic_of(tracker.get_slot("clinic"))
+                dispatcher.utter_message(
+                    text=(
+                        "Your current appointment stays booked. For other times, please call "
+                        f"{clinic.name} at {clinic.phone}."
+                    )
+                )
+            else:
+                moved = scheduling.reschedule(
+                    portal.database(),
+                    speaker.actor,
+                    int(tracker.get_slot("appointment_choice")),
+                    int(tracker.get_slot("slot_choice")),
+                    now=portal.now(),
+                )
+                dispatcher.utter_message(text=f"Done. It's now: {moved.summary}.")
+        except (PortalError, StopIteration, ValueError) as exc:
+            dispatcher.utter_message(
+                text=getattr(exc, "user_message", "Sorry, I couldn't change that appointment.")
+            )
+        return reset_task_slots()
+
+
+class ActionCancelAppointment(Action):
+    def name(self) -> str:
+        return "action_cancel_appointment"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        speaker, _ = speaker_or_error(tracker)
+        if tracker.get_slot("task_abandoned") or speaker is None:
+            return reset_task_slots()
+        if tracker.get_slot("cancel_confirmed") is not True:
+            dispatcher.utter_message(text="OK, I've left it booked.")
+            return reset_task_slots()
+        try:
+            cancelled = scheduling.cancel(
+                portal.database(),
+                speaker.actor,
+                int(tracker.get_slot("appointment_choice")),
+                now=portal.now(),
+            )
+            dispatcher.utter_message(text=f"Cancelled: {cancelled.summary}.")
+        except (PortalError, ValueError) as exc:
+            dispatcher.utter_message(
+                text=getattr(exc, "user_message", "Sorry, I couldn't cancel that appointment.")
+            )
+        return reset_task_slots()
+
+
+class ActionListAppointments(Action):
+    def name(self) -> str:
+        return "action_list_appointments"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        speaker, _ = speaker_or_error(tracker)
+        if tracker.get_slot("task_abandoned") or speaker is None:
+            return reset_task_slots()
+        try:
+            listed = _upcoming(tracker, subject_id(tracker))
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return reset_task_slots()
+        who = _who(tracker)
+        if not listed:
+            dispatcher.utter_message(
+                text=f"{'You have' if who == 'you' else who + ' has'} no upcoming appointments. "
+                "Would you like to book one?",
+                buttons=[{"title": "Book an appointment", "payload": "/book_appointment"}],
+            )
+        else:
+            lines = "\n".join(f"- {a.summary}" for a in listed)
+            heading = (
+                "Your upcoming appointments:" if who == "you" else f"{who}'s upcoming appointments:"
+            )
+            dispatcher.utter_message(text=f"{heading}\n{lines}")
+        return reset_task_slots()

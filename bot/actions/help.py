@@ -1,0 +1,128 @@
+"""Fallback, hand-off to a person, leaving a task, and record corrections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import portal
+from bot.actions.conversation import channel_of, speaker_or_error
+from bot.actions.task_form import STOPPED, reset_task_slots
+from portal_core import people
+from portal_core.errors import PortalError
+
+GLOBAL_SERVICE_CENTER = "1-800-600-9332"
+REPHRASE = "Sorry, I didn't quite get that. Could you say it another way?"
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    """How many user turns in a row (this one included) the assistant did not understand."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent != "nlu_fallback":
+            break
+        count += 1
+    return count
+
+
+def clinic_contact(tracker: Tracker) -> tuple[str, str] | None:
+    """(clinic name, phone) of the verified speaker's primary care clinic, if known."""
+    speaker, _ = speaker_or_error(tracker)
+    if speaker is None:
+        return None
+    try:
+        team = people.find_pcm(portal.database(), speaker.actor, speaker.actor.patient_id)
+    except PortalError:
+        return None
+    return team.clinic_name, team.clinic_phone
+
+
+class ActionDefaultFallback(Action):
+    """First ask to rephrase, then offer the menu, then a person."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        strikes = consecutive_fallbacks(tracker)
+        if strikes <= 1:
+            dispatcher.utter_message(text=REPHRASE)
+        elif strikes == 2:
+            dispatcher.utter_message(text="Sorry, I'm still not sure. Here's what I can help with:")
+            dispatcher.utter_message(response="utter_help")
+        else:
+            dispatcher.utter_message(text=_handoff_text(tracker))
+        # Inside a form, the rules run the form again next and it repeats its question.
+        return []
+
+
+def _handoff_text(tracker: Tracker) -> str:
+    contact = clinic_contact(tracker)
+    if contact:
+        name, phone = contact
+        return (
+            f"Let me get you to a person. For health questions, call {name} at {phone}. "
+            f"For portal or technical problems, the Global Service Center is at "
+            f"{GLOBAL_SERVICE_CENTER}, 24/7."
+        )
+    return (
+        "Let me get you to a person. Please call your clinic's appointment line, or for portal "
+        f"and technical problems the MHS GENESIS Global Service Center at {GLOBAL_SERVICE_CENTER}, "
+        "24/7."
+    )
+
+
+class ActionHumanHandoff(Action):
+    def name(self) -> str:
+        return "action_human_handoff"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        contact = clinic_contact(tracker)
+        data: dict[str, Any] = {"handoff": True}
+        if contact:
+            data["dial"] = contact[1]
+        dispatcher.utter_message(text=_handoff_text(tracker), json_message=data)
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_task_slots()]
+
+
+class ActionStopTask(Action):
+    def name(self) -> str:
+        return "action_stop_task"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(text=STOPPED)
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_task_slots()]
+
+
+class ActionRecordCorrection(Action):
+    """Corrections go to the care team by secure message, never to technical support."""
+
+    def name(self) -> str:
+        return "action_record_correction"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            text=(
+                "Corrections to your health record (allergies, medications, problems, notes) "
+                "are made by your care team, not technical support. I'll send them a secure "
+                "message for you."
+                if channel_of(tracker) != "voice"
+                else "Corrections to your record are made by your care team. I'll take a "
+                "message for them."
+            )
+        )
+        return [SlotSet("message_category", "record_correction"), SlotSet("recipient", "care team")]

@@ -1,0 +1,425 @@
+"""Refills, renewals, refill status and the medication list: adapters on prescriptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions import portal
+from bot.actions.appointments import canonical
+from bot.actions.conversation import entity_values, latest_text, speaker_or_error
+from bot.actions.task_form import (
+    TaskFormValidator,
+    needs_subject,
+    reset_task_slots,
+    subject_id,
+    yes_no,
+)
+from portal_core import people, prescriptions
+from portal_core.errors import PortalError, RefillNotAllowed
+from portal_core.proxy import Capability
+
+YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+
+
+def _actor(tracker: Tracker) -> Any:
+    speaker, _ = speaker_or_error(tracker)
+    return speaker.actor if speaker else None
+
+
+def _medications(tracker: Tracker, patient_id: int) -> list[prescriptions.MedicationView]:
+    actor = _actor(tracker)
+    if actor is None:
+        return []
+    return prescriptions.list_medications(portal.database(), actor, patient_id, now=portal.now())
+
+
+def _medication(tracker: Tracker) -> prescriptions.MedicationView | None:
+    wanted = canonical(tracker.get_slot("medication"))
+    for med in _medications(tracker, subject_id(tracker)):
+        if med.prescription_id == wanted:
+            return med
+    return None
+
+
+def _renewal_button(name: str) -> dict[str, str]:
+    return {
+        "title": f"Ask to renew {name}",
+        "payload": f'/request_renewal{{"medication": "{name}"}}',
+    }
+
+
+class MedicationChoice:
+    """Which medication: by name, misspelled name, description, or a button."""
+
+    def extract_medication(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "medication":
+            return {}
+        found = entity_values(tracker, "medication")
+        return {"medication": (found[0] if found else latest_text(tracker))[:100]}
+
+    def validate_medication(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if canonical(value) is not None:
+            return {"medication": value}
+        if (wait := needs_subject(tracker, "medication", value)) is not None:
+            return wait
+        actor = _actor(tracker)
+        if actor is None:
+            return {"medication": None}
+        try:
+            med = prescriptions.find_medication(
+                portal.database(), actor, subject_id(tracker), str(value), now=portal.now()
+            )
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return {"medication": None}
+        return {
+            "medication": f"#{med.prescription_id}",
+            **self.after_medication(dispatcher, tracker, med),
+        }
+
+    def after_medication(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        med: prescriptions.MedicationView,
+    ) -> dict[str, Any]:
+        return {}
+
+
+class ValidateRefillForm(MedicationChoice, TaskFormValidator):
+    form = "refill_form"
+    capability = Capability.PRESCRIPTIONS
+    asks_for_whom = True
+
+    def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
+        meds = [m for m in _medications(tracker, member.patient_id) if m.active]
+        if not meds:
+            who = "You have" if member.is_self else f"{member.first_name} has"
+            return {"task_abandoned": True, "_say": f"{who} no active prescriptions on file."}
+        return {"offered": [str(m.prescription_id) for m in meds][:8]}
+
+    def after_medication(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        med: prescriptions.MedicationView,
+    ) -> dict[str, Any]:
+        """Refused refills are explained at once, with a renewal offered where it fits."""
+        check = prescriptions.check_refill(
+            portal.database(),
+            _actor(tracker),
+            subject_id(tracker),
+            med.prescription_id,
+            now=portal.now(),
+            settings=portal.settings(),
+        )
+        if check.allowed:
+            return {}
+        buttons = [_renewal_button(med.name)] if check.renewal_possible else []
+        dispatcher.utter_message(text=check.reason, buttons=buttons)
+        return {"task_abandoned": True}
+
+    def extract_pharmacy(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "pharmacy":
+            return {}
+        found = entity_values(tracker, "pharmacy") + entity_values(tracker, "choice")
+        if found:
+            return {"pharmacy": found[0][:100]}
+        if yes_no(tracker) is True:
+            med = _medication(tracker)
+            if med and med.pickup_pharmacy:
+                return {"pharmacy": f"#{med.pickup_pharmacy.id}"}
+        return {"pharmacy": latest_text(tracker)[:100]}
+
+    def validate_pharmacy(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if canonical(value) is not None:
+            return {"pharmacy": value}
+        try:
+            found = prescriptions.find_pharmacy(portal.database(), str(value))
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return {"pharmacy": None}
+        return {"pharmacy": f"#{found.id}"}
+
+    def extract_refill_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "refill_confirmed":
+            return {}
+        answer = yes_no(tracker)
+        return {} if answer is None else {"refill_confirmed": answer}
+
+
+class ValidateRenewalForm(MedicationChoice, TaskFormValidator):
+    form = "renewal_form"
+    capability = Capability.PRESCRIPTIONS
+    asks_for_whom = True
+
+    def after_medication(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        med: prescriptions.MedicationView,
+    ) -> dict[str, Any]:
+        if med.controlled:
+            dispatcher.utter_message(
+                text=(
+                    f"{med.name} is a controlled substance, so it can't be renewed without a "
+                    f"visit. I can help you book an appointment with {med.prescriber}."
+                ),
+                buttons=[{"title": "Book an appointment", "payload": "/book_appointment"}],
+            )
+            return {"task_abandoned": True}
+        return {}
+
+    def extract_renewal_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "renewal_confirmed":
+            return {}
+        answer = yes_no(tracker)
+        return {} if answer is None else {"renewal_confirmed": answer}
+
+
+class ValidateRefillStatusForm(TaskFormValidator):
+    form = "refill_status_form"
+    capability = Capability.PRESCRIPTIONS
+
+
+class ValidateMedicationsForm(TaskFormValidator):
+    form = "medications_form"
+    capability = Capability.PRESCRIPTIONS
+
+
+# ---- asking -----------------------------------------------------------------------------------
+
+
+class ActionAskMedication(Action):
+    def name(self) -> str:
+        return "action_ask_medication"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        meds = [m for m in _medications(tracker, subject_id(tracker)) if m.active]
+        dispatcher.utter_message(
+            text="Which medication?",
+            buttons=[{"title": f"{m.name} {m.strength}", "payload": m.name} for m in meds[:6]],
+        )
+        return []
+
+
+class ActionAskPharmacy(Action):
+    def name(self) -> str:
+        return "action_ask_pharmacy"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        med = _medication(tracker)
+        usual = med.pickup_pharmacy if med else None
+        others = [
+            p
+            for p in prescriptions.list_pharmacies(portal.database())
+            if not usual or p.id != usual.id
+        ]
+        buttons = []
+        if usual:
+            buttons.append({"title": usual.name, "payload": f'/inform{{"choice": "#{usual.id}"}}'})
+        buttons += [
+            {"title": p.name, "payload": f'/inform{{"choice": "#{p.id}"}}'} for p in others[:3]
+        ]
+        question = (
+            f"Pick it up at {usual.name} as usual, or somewhere else?"
+            if usual
+            else "Which pharmacy would you like to pick it up from?"
+        )
+        dispatcher.utter_message(text=question, buttons=buttons)
+        return []
+
+
+class ActionAskRefillConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_refill_confirmed"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        med = _medication(tracker)
+        pharmacy = _pharmacy_name(tracker)
+        what = f"{med.name} {med.strength}" if med else "this medication"
+        dispatcher.utter_message(
+            text=f"Request a refill of {what} for pickup at {pharmacy}?", buttons=YES_NO
+        )
+        return []
+
+
+def _pharmacy_name(tracker: Tracker) -> str:
+    wanted = canonical(tracker.get_slot("pharmacy"))
+    for pharmacy in prescriptions.list_pharmacies(portal.database()):
+        if pharmacy.id == wanted:
+            return pharmacy.name
+    return "the pharmacy"
+
+
+class ActionAskRenewalConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_renewal_confirmed"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        med = _medication(tracker)
+        what = f"{med.name} {med.strength}" if med else "this medication"
+        who = med.prescriber if med else "your prescriber"
+        dispatcher.utter_message(text=f"Ask {who} to renew {what}?", buttons=YES_NO)
+        return []
+
+
+# ---- doing ------------------------------------------------------------------------------------
+
+
+class ActionRequestRefill(Action):
+    def name(self) -> str:
+        return "action_request_refill"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        actor = _actor(tracker)
+        if tracker.get_slot("task_abandoned") or actor is None:
+            return reset_task_slots()
+        if tracker.get_slot("refill_confirmed") is not True:
+            dispatcher.utter_message(text="OK, I haven't requested a refill.")
+            return reset_task_slots()
+        try:
+            refill = prescriptions.request_refill(
+                portal.database(),
+                actor,
+                subject_id(tracker),
+                int(canonical(tracker.get_slot("medication")) or 0),
+                pharmacy_id=canonical(tracker.get_slot("pharmacy")),
+                now=portal.now(),
+                settings=portal.settings(),
+            )
+        except RefillNotAllowed as exc:
+            med = _medication(tracker)
+            buttons = [_renewal_button(med.name)] if exc.renewal_possible and med else []
+            dispatcher.utter_message(text=exc.user_message, buttons=buttons)
+            return reset_task_slots()
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return reset_task_slots()
+        dispatcher.utter_message(
+            text=(
+                f"Done. Refill request number {refill.refill_id} for {refill.medication} is "
+                f"{refill.status_text} at {refill.pharmacy.name} ({refill.pharmacy.phone}). "
+                f"{refill.refills_remaining} refill{'s' if refill.refills_remaining != 1 else ''} "
+                'left after this one. Ask me "where\'s my refill" any time.'
+            )
+        )
+        return reset_task_slots()
+
+
+class ActionRequestRenewal(Action):
+    def name(self) -> str:
+        return "action_request_renewal"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        actor = _actor(tracker)
+        if tracker.get_slot("task_abandoned") or actor is None:
+            return reset_task_slots()
+        if tracker.get_slot("renewal_confirmed") is not True:
+            dispatcher.utter_message(text="OK, I haven't sent a renewal request.")
+            return reset_task_slots()
+        try:
+            renewal = prescriptions.request_renewal(
+                portal.database(),
+                actor,
+                subject_id(tracker),
+                int(canonical(tracker.get_slot("medication")) or 0),
+                now=portal.now(),
+            )
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return reset_task_slots()
+        dispatcher.utter_message(
+            text=(
+                f"Sent. {renewal.prescriber} will review the renewal of {renewal.medication}; "
+                "renewals usually take up to three business days. I'll show it under your "
+                "medications once it's approved."
+            )
+        )
+        return reset_task_slots()
+
+
+class ActionRefillStatus(Action):
+    def name(self) -> str:
+        return "action_refill_status"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        actor = _actor(tracker)
+        if tracker.get_slot("task_abandoned") or actor is None:
+            return reset_task_slots()
+        try:
+            refills = prescriptions.refill_status(
+                portal.database(), actor, subject_id(tracker), limit=5, now=portal.now()
+            )
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return reset_task_slots()
+        if not refills:
+            dispatcher.utter_message(text="There are no recent refill requests.")
+            return reset_task_slots()
+        lines = []
+        for refill in refills:
+            last = refill.history[-1] if refill.history else None
+            when = f" since {last.local_at:%a %b %-d, %-I:%M %p}" if last else ""
+            lines.append(
+                f"- {refill.medication}: {refill.status_text}{when} ({refill.pharmacy.name})"
+            )
+        dispatcher.utter_message(text="Your recent refills:\n" + "\n".join(lines))
+        return reset_task_slots()
+
+
+class ActionListMedications(Action):
+    def name(self) -> str:
+        return "action_list_medications"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        actor = _actor(tracker)
+        if tracker.get_slot("task_abandoned") or actor is None:
+            return reset_task_slots()
+        try:
+            meds = [m for m in _medications(tracker, subject_id(tracker)) if m.active]
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return reset_task_slots()
+        if not meds:
+            dispatcher.utter_message(text="There are no active medications on file.")
+            return reset_task_slots()
+        lines = [
+            f"- {m.name} {m.strength}: {m.instructions} ({m.refills_remaining} refills left)"
+            for m in meds
+        ]
+        dispatcher.utter_message(text="Current medications:\n" + "\n".join(lines))
+        return [*reset_task_slots(), SlotSet("offered", None)]

@@ -1,0 +1,152 @@
+"""Secure messages to the PCM or a clinic pool, and record corrections through them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions import portal
+from bot.actions.conversation import (
+    channel_of,
+    entity_values,
+    latest_intent,
+    latest_text,
+    speaker_or_error,
+)
+from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id, yes_no
+from portal_core import messaging, safety
+from portal_core.errors import PortalError
+from portal_core.proxy import Capability
+
+MAX_BODY = messaging.MAX_BODY_CHARS
+
+
+class ValidateMessageForm(TaskFormValidator):
+    form = "message_form"
+    capability = Capability.MESSAGES
+    asks_for_whom = False
+
+    def extract_recipient(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "recipient":
+            return {}
+        found = entity_values(tracker, "recipient")
+        return {"recipient": (found[0] if found else latest_text(tracker))[:200]}
+
+    def validate_recipient(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        speaker, _ = speaker_or_error(tracker)
+        if speaker is None or not tracker.get_slot("subject_id"):
+            return {"recipient": value}
+        try:
+            found = messaging.preview_route(
+                portal.database(),
+                speaker.actor,
+                subject_id(tracker),
+                to=str(value),
+                category=tracker.get_slot("message_category"),
+                now=portal.now(),
+            )
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return {"recipient": None}
+        return {"recipient": found.label}
+
+    def extract_message_body(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "message_body":
+            return {}
+        if latest_intent(tracker) == "emergency":
+            return {}  # the emergency rule answers; nothing is filed
+        return {"message_body": latest_text(tracker)}
+
+    def validate_message_body(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if not text:
+            dispatcher.utter_message(text="The message is empty. What would you like to say?")
+            return {"message_body": None}
+        if len(text) > MAX_BODY:
+            dispatcher.utter_message(
+                text=f"That's a bit long for one message (the limit is {MAX_BODY} characters). "
+                "Could you shorten it?"
+            )
+            return {"message_body": None}
+        return {"message_body": text}
+
+    def extract_message_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "message_confirmed":
+            return {}
+        answer = yes_no(tracker)
+        return {} if answer is None else {"message_confirmed": answer}
+
+
+class ActionAskMessageConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_message_confirmed"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        body = str(tracker.get_slot("message_body") or "")
+        preview = body if len(body) <= 160 else body[:157] + "..."
+        dispatcher.utter_message(
+            text=f'Send this to {tracker.get_slot("recipient")}? "{preview}"',
+            buttons=[
+                {"title": "Send", "payload": "/affirm"},
+                {"title": "Don't send", "payload": "/deny"},
+            ],
+        )
+        return []
+
+
+class ActionSendMessage(Action):
+    def name(self) -> str:
+        return "action_send_message"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        speaker, _ = speaker_or_error(tracker)
+        if tracker.get_slot("task_abandoned") or speaker is None:
+            return reset_task_slots()
+        if tracker.get_slot("message_confirmed") is not True:
+            dispatcher.utter_message(text="OK, I haven't sent it.")
+            return reset_task_slots()
+        try:
+            sent = messaging.send_message(
+                portal.database(),
+                speaker.actor,
+                subject_id(tracker),
+                to=str(tracker.get_slot("recipient")),
+                body=str(tracker.get_slot("message_body")),
+                category=tracker.get_slot("message_category"),
+                now=portal.now(),
+                settings=portal.settings(),
+            )
+        except messaging.EmergencyInMessage as exc:
+            dispatcher.utter_message(
+                text=safety.emergency_response(exc.finding.kind, channel_of(tracker))
+            )
+            return reset_task_slots()
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return reset_task_slots()
+        dispatcher.utter_message(
+            text=(
+                f"Sent to {sent.recipient}. Expect a reply by {sent.reply_due_on:%A, %B %-d} "
+                "(three business days). If anything gets worse before then, call your clinic, "
+                "or 911 in an emergency."
+            )
+        )
+        return reset_task_slots()

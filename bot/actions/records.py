@@ -1,0 +1,159 @@
+"""Results, reports, immunizations and the care team: read-only adapters on records/people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import portal
+from bot.actions.conversation import speaker_or_error
+from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id
+from portal_core import people, records
+from portal_core.errors import PortalError
+from portal_core.proxy import Capability
+
+MAX_LISTED = 6
+
+
+class ValidateResultsForm(TaskFormValidator):
+    form = "results_form"
+    capability = Capability.RESULTS
+
+
+class ValidateImmunizationsForm(TaskFormValidator):
+    form = "immunizations_form"
+    capability = Capability.IMMUNIZATIONS
+
+
+class ValidatePcmForm(TaskFormValidator):
+    form = "pcm_form"
+    capability = Capability.CARE_TEAM
+
+
+def lab_line(result: records.LabResultView) -> str:
+    unit = f" {result.unit}" if result.unit else ""
+    reference = f" (reference range {result.reference_range})" if result.reference_range else ""
+    parts = [f"{result.test_name}: {result.value}{unit}{reference}, {result.flag_text}"]
+    parts.append(f"collected {result.collected_on:%b %-d, %Y}")
+    if result.source_text:
+        parts.append(result.source_text)
+    line = "; ".join(parts) + "."
+    return f"{line} {result.review_note}." if result.review_note else line
+
+
+def report_line(report: records.ReportView) -> str:
+    line = (
+        f"{report.kind_text}, {report.title} ({report.performed_on:%b %-d, %Y}): {report.summary}"
+    )
+    if report.source_text:
+        line += f" ({report.source_text})"
+    return f"{line} {report.review_note}." if report.review_note else line
+
+
+class ActionCheckResults(Action):
+    def name(self) -> str:
+        return "action_check_results"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        speaker, _ = speaker_or_error(tracker)
+        if tracker.get_slot("task_abandoned") or speaker is None:
+            return reset_task_slots()
+        asked = str(tracker.get_slot("result_type") or "")
+        wanted = records.find_result_type(asked) if asked else None
+        db, actor, patient, now = (
+            portal.database(),
+            speaker.actor,
+            subject_id(tracker),
+            portal.now(),
+        )
+        try:
+            if wanted is None or wanted.kind == "lab":
+                term = wanted.terms[0] if wanted and wanted.terms else None
+                labs = records.lab_results(
+                    db, actor, patient, test_name=term, limit=MAX_LISTED, now=now
+                )
+                lines = [lab_line(r) for r in labs]
+                heading = "Your most recent lab results, newest first:"
+            else:
+                term = wanted.terms[0] if wanted.terms else None
+                found = records.reports(
+                    db, actor, patient, wanted.kind, about=term, limit=3, now=now
+                )
+                lines = [report_line(r) for r in found]
+                heading = f"Your {wanted.label}, newest first:"
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return reset_task_slots()
+        if not lines:
+            what = wanted.label if wanted else "lab results"
+            dispatcher.utter_message(
+                text=f"I don't see any final {what} yet. Results appear as soon as they're final."
+            )
+        else:
+            dispatcher.utter_message(text=heading + "\n" + "\n".join(f"- {x}" for x in lines))
+            dispatcher.utter_message(
+                text="Questions about a result? I can send a secure message to your care team.",
+                buttons=[{"title": "Message my care team", "payload": "/send_message"}],
+            )
+        return reset_task_slots()
+
+
+class ActionImmunizationRecords(Action):
+    def name(self) -> str:
+        return "action_immunization_records"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        speaker, _ = speaker_or_error(tracker)
+        if tracker.get_slot("task_abandoned") or speaker is None:
+            return reset_task_slots()
+        try:
+            record = records.immunizations(
+                portal.database(), speaker.actor, subject_id(tracker), now=portal.now()
+            )
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return reset_task_slots()
+        lines = [
+            f"- {i.vaccine}{f' ({i.dose})' if i.dose else ''}: {i.administered_on:%b %-d, %Y}, "
+            f"{i.location}{f' ({i.source_text})' if i.source_text else ''}"
+            for i in record.immunizations[:10]
+        ]
+        body = "\n".join(lines) if lines else "No immunizations are on file."
+        dispatcher.utter_message(text=f"Immunizations for {record.patient_first_name}:\n{body}")
+        dispatcher.utter_message(text=" ".join(record.official_record_steps))
+        return reset_task_slots()
+
+
+class ActionFindPcm(Action):
+    def name(self) -> str:
+        return "action_find_pcm"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        speaker, _ = speaker_or_error(tracker)
+        if tracker.get_slot("task_abandoned") or speaker is None:
+            return reset_task_slots()
+        try:
+            team = people.find_pcm(
+                portal.database(), speaker.actor, subject_id(tracker), now=portal.now()
+            )
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return reset_task_slots()
+        others = ", ".join(f"{m.name} ({m.role})" for m in team.members if m.name != team.pcm_name)
+        text = (
+            f"The primary care manager (PCM) is {team.pcm_name} at {team.clinic_name}, "
+            f"{team.clinic_phone}."
+        )
+        if others:
+            text += f" The care team also includes {others}."
+        dispatcher.utter_message(text=text)
+        return reset_task_slots()

@@ -1,0 +1,48 @@
+"""The emergency answer: said first, ends whatever task was under way, alerts the care team."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import portal
+from bot.actions.conversation import channel_of, latest_text, speaker_or_error
+from bot.actions.task_form import reset_task_slots
+from portal_core import safety
+
+log = logging.getLogger(__name__)
+
+
+class ActionEmergency(Action):
+    def name(self) -> str:
+        return "action_emergency"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        channel = channel_of(tracker)
+        finding = safety.detect(latest_text(tracker))
+        kind = finding.kind if finding else (tracker.get_slot("emergency_kind") or "medical")
+        # The answer goes out before anything that could fail (database, alerting).
+        dispatcher.utter_message(
+            text=safety.emergency_response(kind, channel),
+            json_message={"emergency": kind},
+        )
+        speaker, _ = speaker_or_error(tracker)
+        if speaker is not None and finding is not None:
+            try:
+                safety.raise_alert(
+                    portal.database(),
+                    speaker.actor,
+                    speaker.actor.patient_id,
+                    finding,
+                    channel,
+                    now=portal.now(),
+                )
+            except Exception:  # noqa: BLE001 - alerting must never block the answer
+                log.exception("could not raise the care-team alert")
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_task_slots()]

@@ -1,0 +1,358 @@
+"""The base of every task form: who is speaking, who the task is for, and leaving politely.
+
+Each form that touches a record (booking, refills, results, messages...) subclasses
+`TaskFormValidator`. Before any detail is collected it
+- refuses politely when the web chat has no valid portal session, or the account is basic;
+- on phone and SMS, prepends `dob` and `dod_last4` to the required slots until portal_core has
+  verified the caller (and ends the task on lockout);
+- settles `for_whom` (the patient the task is for) through portal_core's family rules.
+A refusal sets `task_abandoned`, which empties the required slots so the form ends at once and
+the task's action says nothing more.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from bot.actions import portal
+from bot.actions.conversation import (
+    channel_of,
+    latest_intent,
+    latest_text,
+    phone_of,
+    session_key,
+    speaker_or_error,
+)
+from portal_core import identity, people
+from portal_core.errors import LockedOut, PortalError, PremiumRequired
+from portal_core.proxy import Capability
+
+STOPPED = "OK, I've stopped that. Nothing was changed. What else can I help with?"
+VERIFY_SLOTS = ["dob", "dod_last4"]
+TASK_SLOTS = [
+    "for_whom",
+    "subject_id",
+    "subject_name",
+    "family_member",
+    "task_abandoned",
+    "offered",
+    "appointment_type",
+    "clinic",
+    "time",
+    "slot_choice",
+    "booking_confirmed",
+    "appointment_choice",
+    "cancel_confirmed",
+    "medication",
+    "pharmacy",
+    "refill_confirmed",
+    "renewal_confirmed",
+    "result_type",
+    "recipient",
+    "message_body",
+    "message_confirmed",
+    "message_category",
+    "dob",
+    "dod_last4",
+]
+STOP_WORDS = re.compile(
+    r"^\s*(?:stop|cancel|cancel that|never ?mind|nevermind|nvm|forget it|quit|exit|"
+    r"start over|no thanks|not now)\s*[.!]*\s*$",
+    re.IGNORECASE,
+)
+DIGRESSIONS = frozenset(
+    {
+        "deny",
+        "faq",
+        "help",
+        "bot_challenge",
+        "human_handoff",
+        "out_of_scope",
+        "login_help",
+        "update_contact_info",
+        "goodbye",
+        "thank",
+        "greet",
+        "nlu_fallback",
+    }
+)
+YES = re.compile(r"^\s*(?:y|yes|yeah|yep|yup|sure|ok|okay|correct|confirm|please do)\b", re.I)
+NO = re.compile(r"^\s*(?:n|no|nope|nah|don'?t|do not|not)\b", re.I)
+
+
+def reset_task_slots() -> list[EventType]:
+    """Forget everything the finished task collected (privacy, and no stale answers)."""
+    return [SlotSet(name, None) for name in TASK_SLOTS]
+
+
+def yes_no(tracker: Tracker) -> bool | None:
+    intent = latest_intent(tracker)
+    if intent == "affirm":
+        return True
+    if intent == "deny":
+        return False
+    text = latest_text(tracker)
+    if YES.match(text):
+        return True
+    if NO.match(text):
+        return False
+    return None
+
+
+class TaskFormValidator(FormValidationAction):
+    """Shared gatekeeping for every task form; subclasses add their own slots."""
+
+    form: str = ""
+    capability: Capability = Capability.CARE_TEAM
+    asks_for_whom: bool = False
+
+    def name(self) -> str:
+        return f"validate_{self.form}"
+
+    # ---- the gate ---------------------------------------------------------------------------
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.get_slot("task_abandoned"):
+            return [SlotSet("requested_slot", None)]
+        if latest_intent(tracker) == "emergency":
+            # Fill nothing: the form rejects this turn and the emergency rule answers first.
+            return []
+        refusal = self._refusal(tracker)
+        if refusal:
+            dispatcher.utter_message(text=refusal)
+            return [SlotSet("task_abandoned", True), SlotSet("requested_slot", None)]
+        if self._wants_to_stop(tracker):
+            dispatcher.utter_message(text=STOPPED)
+            return [SlotSet("task_abandoned", True), SlotSet("requested_slot", None)]
+        # Whom the task is for is settled before any other slot is validated, because the
+        # other slots (a medication, an appointment) are looked up in that person's record.
+        early = self._settle_subject(dispatcher, tracker, self.domain_slots(domain))
+        tracker.add_slots(early)
+        if tracker.get_slot("task_abandoned"):
+            return [*early, SlotSet("requested_slot", None)]
+        return early + await super().run(dispatcher, tracker, domain)
+
+    def _settle_subject(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, form_slots: list[str]
+    ) -> list[EventType]:
+        if tracker.get_slot("subject_id"):
+            return []
+        speaker, _ = speaker_or_error(tracker)
+        if speaker is None:
+            return []
+        mention = tracker.get_slot("family_member")
+        if tracker.get_slot("requested_slot") == "for_whom":
+            if latest_intent(tracker) in DIGRESSIONS and not mention:
+                return []  # a question or "no" instead of a name: the rules take the turn
+            mention = mention or self._numbered_choice(tracker) or latest_text(tracker)
+        if not mention and (not self.asks_for_whom or len(self._family(tracker)) <= 1):
+            mention = "me"
+        if not mention:
+            return []
+        settled = self._subject(dispatcher, tracker, str(mention)[:100])
+        events = [SlotSet(name, value) for name, value in settled.items()]
+        if settled.get("subject_id") and not settled.get("task_abandoned"):
+            # Details given before we knew whose record to look in are checked again now.
+            events += [
+                SlotSet(name, tracker.get_slot(name))
+                for name in form_slots
+                if name != "for_whom"
+                and name not in settled
+                and tracker.get_slot(name) is not None
+                and not str(tracker.get_slot(name)).startswith("#")
+            ]
+        return events
+
+    def _refusal(self, tracker: Tracker) -> str | None:
+        speaker, error = speaker_or_error(tracker)
+        if error:
+            return error
+        if speaker is None:
+            if channel_of(tracker) == "web":
+                return (
+                    "Please sign in to the patient portal first; I can't show or change "
+                    "health information until you're signed in."
+                )
+            if not phone_of(tracker):
+                return "Sorry, I can't verify who you are on this line. Please call your clinic."
+            return None
+        if not speaker.premium:
+            return PremiumRequired().user_message
+        return None
+
+    def _wants_to_stop(self, tracker: Tracker) -> bool:
+        requested = tracker.get_slot("requested_slot")
+        return bool(requested) and bool(STOP_WORDS.match(latest_text(tracker)))
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if tracker.get_slot("task_abandoned"):
+            return []
+        speaker, _ = speaker_or_error(tracker)
+        slots = list(domain_slots)
+        if speaker is None:
+            return VERIFY_SLOTS + slots
+        return self.task_slots(slots, tracker)
+
+    def task_slots(self, slots: list[str], tracker: Tracker) -> list[str]:
+        """Subclasses drop slots that don't apply (e.g. a time for a request-only type)."""
+        return slots
+
+    # ---- verification (phone and SMS) -------------------------------------------------------
+
+    def extract_dob(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "dob":
+            return {}
+        return {"dob": latest_text(tracker)[:100]}
+
+    def validate_dob(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        try:
+            born = identity.parse_date_of_birth(str(value))
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return {"dob": None}
+        return {"dob": born.isoformat()}
+
+    def extract_dod_last4(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "dod_last4":
+            return {}
+        return {"dod_last4": identity.spoken_digits(latest_text(tracker))[:20]}
+
+    def validate_dod_last4(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        phone = phone_of(tracker) or ""
+        try:
+            identity.verify(
+                portal.database(),
+                phone,
+                session_key(tracker),
+                channel_of(tracker),
+                str(tracker.get_slot("dob") or ""),
+                str(value or ""),
+                now=portal.now(),
+                settings=portal.settings(),
+            )
+        except LockedOut as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return {"dob": None, "dod_last4": None, "task_abandoned": True}
+        except PortalError as exc:
+            dispatcher.utter_message(text=f"{exc.user_message} Let's try again.")
+            return {"dob": None, "dod_last4": None}
+        dispatcher.utter_message(text="Thank you, you're verified.")
+        # The digits are not kept in the conversation once portal_core has checked them.
+        return {"dob": "verified", "dod_last4": "verified"}
+
+    # ---- who the task is for ----------------------------------------------------------------
+
+    def extract_for_whom(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # Settled in `run` before extraction; nothing more to do here.
+        return {}
+
+    def _numbered_choice(self, tracker: Tracker) -> str | None:
+        """ "2" picks the second person offered, as the question's buttons were numbered."""
+        text = latest_text(tracker).strip().rstrip(".")
+        if not text.isdigit():
+            return None
+        family = self._family(tracker)
+        index = int(text) - 1
+        if 0 <= index < len(family):
+            return "me" if family[index].is_self else family[index].first_name
+        return None
+
+    def _family(self, tracker: Tracker) -> list[people.FamilyMemberView]:
+        speaker, _ = speaker_or_error(tracker)
+        if speaker is None:
+            return []
+        return people.family_members(portal.database(), speaker.actor, now=portal.now())
+
+    def _subject(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, value: str
+    ) -> dict[str, Any]:
+        speaker, _ = speaker_or_error(tracker)
+        if speaker is None:
+            return {}
+        try:
+            member = people.resolve_family_member(
+                portal.database(), speaker.actor, str(value), now=portal.now()
+            )
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return {"family_member": None}
+        allowed = people.may(member, self.capability)
+        if not allowed.allowed:
+            dispatcher.utter_message(text=allowed.reason)
+            return {"for_whom": member.first_name, "task_abandoned": True}
+        chosen = {
+            "for_whom": member.first_name,
+            "subject_id": str(member.patient_id),
+            "subject_name": member.first_name,
+        }
+        try:
+            extra = self.on_subject(tracker, member)
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return {**chosen, "task_abandoned": True}
+        if "_say" in extra:
+            dispatcher.utter_message(text=extra.pop("_say"))
+        return {**chosen, **extra}
+
+    def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
+        """Slots a task fills once it knows whom it is for (e.g. the default clinic)."""
+        return {}
+
+
+def needs_subject(tracker: Tracker, slot: str, value: Any) -> dict[str, Any] | None:
+    """Slots looked up in someone's record wait, unchecked, until we know whose record it is."""
+    return None if tracker.get_slot("subject_id") else {}
+
+
+def subject_id(tracker: Tracker) -> int:
+    value = tracker.get_slot("subject_id")
+    return int(value) if value else 0
+
+
+class ActionAskForWhom(Action):
+    """Offer the people the speaker may act for, as buttons."""
+
+    def name(self) -> str:
+        return "action_ask_for_whom"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        speaker, _ = speaker_or_error(tracker)
+        if speaker is None:
+            return []
+        family = people.family_members(portal.database(), speaker.actor, now=portal.now())
+        buttons = [
+            {
+                "title": "Me" if m.is_self else m.first_name,
+                "payload": "me" if m.is_self else m.first_name,
+            }
+            for m in family
+        ]
+        dispatcher.utter_message(text="Who is this for?", buttons=buttons)
+        return []

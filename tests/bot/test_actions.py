@@ -1,0 +1,155 @@
+"""Custom actions against a real seeded portal, with rasa-sdk's CollectingDispatcher."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.actions.appointments import (
+    ActionAskSlotChoice,
+    ActionBookAppointment,
+    ValidateBookAppointmentForm,
+)
+from bot.actions.help import ActionDefaultFallback
+from bot.actions.medications import ValidateRefillForm
+from bot.actions.records import ActionCheckResults, ValidateResultsForm
+from bot.actions.safety import ActionEmergency
+from portal_core import audit, web_tokens
+from portal_core.database import Database
+from portal_core.models import Appointment, CareTeamAlert, Patient
+from tests.bot.harness import Conversation
+
+
+def patient_id(db: Database, first: str, last: str) -> int:
+    with db.transaction() as s:
+        return int(
+            s.scalar(
+                select(Patient.id).where(Patient.first_name == first, Patient.last_name == last)
+            )
+        )
+
+
+def web_conversation(db: Database, first: str, last: str) -> Conversation:
+    pid = patient_id(db, first, last)
+    level = "basic" if first == "Robert" else "premium"
+    token = web_tokens.issue_token(pid, level)
+    return Conversation(f"web-{first}", {"portal_token": token})
+
+
+def test_web_chat_without_a_session_is_asked_to_sign_in(action_portal: Database) -> None:
+    talk = Conversation("web-anonymous")
+    talk.user("show me my lab results", intent="check_results")
+    talk.run(ValidateResultsForm())
+    assert talk.slots["task_abandoned"] is True
+    assert "sign in" in talk.texts().lower()
+
+
+def test_basic_account_is_told_how_to_upgrade(action_portal: Database) -> None:
+    talk = web_conversation(action_portal, "Robert", "Hayes")
+    talk.user("my results", intent="check_results")
+    talk.run(ValidateResultsForm())
+    assert talk.slots["task_abandoned"] is True
+    assert "premium" in talk.texts().lower()
+
+
+def test_parent_cannot_read_a_teens_results(action_portal: Database) -> None:
+    talk = web_conversation(action_portal, "Elena", "Rivera")
+    talk.user("show mateo's results", intent="check_results", entities={"family_member": "Mateo"})
+    talk.run(ValidateResultsForm())
+    assert talk.slots["task_abandoned"] is True
+    assert "Mateo" in talk.texts() and "14" in talk.texts()
+
+
+def test_results_show_values_and_the_not_yet_reviewed_note(action_portal: Database) -> None:
+    talk = web_conversation(action_portal, "Marcus", "Rivera")
+    talk.user("any new results?", intent="check_results")
+    talk.run(ValidateResultsForm())
+    assert talk.slots["subject_id"] == str(patient_id(action_portal, "Marcus", "Rivera"))
+    talk.run(ActionCheckResults())
+    text = talk.texts()
+    assert "not yet reviewed by your care team" in text
+    assert "reference range" in text
+    with action_portal.transaction() as s:
+        entries = audit.entries_for(s, patient_id(action_portal, "Marcus", "Rivera"))
+    assert any(e.resource.startswith("lab") and e.channel == "web" for e in entries)
+
+
+def test_too_soon_refill_is_explained_and_ends_the_task(action_portal: Database) -> None:
+    talk = web_conversation(action_portal, "Marcus", "Rivera")
+    talk.user(
+        "refill my atorvastatin", intent="request_refill", entities={"medication": "atorvastatin"}
+    )
+    talk.run(ValidateRefillForm())
+    assert talk.slots["requested_slot"] == "for_whom"  # Marcus acts for his family too
+    talk.user("me")
+    talk.run(ValidateRefillForm())
+    assert talk.slots["task_abandoned"] is True
+    assert "atorvastatin" in talk.texts().lower()
+
+
+def test_parent_books_a_well_child_visit_for_the_eight_year_old(action_portal: Database) -> None:
+    talk = web_conversation(action_portal, "Marcus", "Rivera")
+    talk.user(
+        "book sofia a well child visit",
+        intent="book_appointment",
+        entities={"family_member": "Sofia", "appointment_type": "well child"},
+    )
+    talk.run(ValidateBookAppointmentForm())
+    assert talk.slots["subject_name"] == "Sofia"
+    assert talk.slots["requested_slot"] == "time"
+    talk.user("next week in the morning")
+    talk.run(ValidateBookAppointmentForm())
+    assert talk.slots["requested_slot"] == "slot_choice"
+    offered = talk.run(ActionAskSlotChoice())
+    assert offered and offered[0]["buttons"], talk.texts()
+    talk.user("the first one")
+    talk.run(ValidateBookAppointmentForm())
+    assert talk.slots["requested_slot"] == "booking_confirmed"
+    talk.user("yes", intent="affirm")
+    talk.run(ValidateBookAppointmentForm())
+    assert talk.slots["requested_slot"] is None
+    talk.run(ActionBookAppointment())
+    assert "You're booked" in talk.texts()
+    sofia = patient_id(action_portal, "Sofia", "Rivera")
+    with action_portal.transaction() as s:
+        booked = s.scalars(
+            select(Appointment).where(
+                Appointment.patient_id == sofia, Appointment.status == "booked"
+            )
+        ).all()
+    assert any(a.booked_by_id == patient_id(action_portal, "Marcus", "Rivera") for a in booked)
+    assert talk.slots["slot_choice"] is None  # the task's answers are forgotten
+
+
+def test_emergency_answer_alerts_the_care_team(action_portal: Database) -> None:
+    talk = web_conversation(action_portal, "Jasmine", "Torres")
+    talk.user("i cant breathe and my chest hurts", intent="emergency")
+    talk.active_loop = "refill_form"
+    said = talk.run(ActionEmergency())
+    assert "911" in said[0]["text"]
+    assert talk.active_loop is None
+    with action_portal.transaction() as s:
+        alerts = s.scalars(
+            select(CareTeamAlert).where(
+                CareTeamAlert.patient_id == patient_id(action_portal, "Jasmine", "Torres")
+            )
+        ).all()
+    assert len(alerts) == 1 and alerts[0].priority == "high"
+
+
+def test_fallback_rephrase_then_menu_then_person(action_portal: Database) -> None:
+    talk = Conversation("web-fallback")
+    fallback = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    answers = []
+    for strikes in (1, 2, 3):
+        tracker = talk.tracker()
+        tracker.events = [fallback] * strikes
+        from rasa_sdk.executor import CollectingDispatcher
+
+        dispatcher = CollectingDispatcher()
+        ActionDefaultFallback().run(dispatcher, tracker, {})
+        answers.append(
+            " ".join(str(m.get("text") or m.get("response")) for m in dispatcher.messages)
+        )
+    assert "another way" in answers[0]
+    assert "what I can help with" in answers[1]
+    assert "1-800-600-9332" in answers[2]
