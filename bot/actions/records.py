@@ -53,6 +53,14 @@ def report_line(report: records.ReportView) -> str:
     return f"{line} {report.review_note}." if report.review_note else line
 
 
+def _whose(tracker: Tracker) -> str:
+    """'Your' for the speaker's own record, "Sofia's" for someone they act for."""
+    speaker, _ = speaker_or_error(tracker)
+    if speaker is None or str(speaker.actor.patient_id) == str(tracker.get_slot("subject_id")):
+        return "Your"
+    return f"{tracker.get_slot('subject_name')}'s"
+
+
 class ActionCheckResults(Action):
     def name(self) -> str:
         return "action_check_results"
@@ -78,14 +86,14 @@ class ActionCheckResults(Action):
                     db, actor, patient, test_name=term, limit=MAX_LISTED, now=now
                 )
                 lines = [lab_line(r) for r in labs]
-                heading = "Your most recent lab results, newest first:"
+                heading = f"{_whose(tracker)} most recent lab results, newest first:"
             else:
                 term = wanted.terms[0] if wanted.terms else None
                 found = records.reports(
                     db, actor, patient, wanted.kind, about=term, limit=3, now=now
                 )
                 lines = [report_line(r) for r in found]
-                heading = f"Your {wanted.label}, newest first:"
+                heading = f"{_whose(tracker)} {wanted.label}, newest first:"
         except PortalError as exc:
             dispatcher.utter_message(text=exc.user_message)
             return reset_task_slots()

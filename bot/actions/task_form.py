@@ -154,8 +154,8 @@ class TaskFormValidator(FormValidationAction):
             if latest_intent(tracker) in DIGRESSIONS and not mention:
                 return []  # a question or "no" instead of a name: the rules take the turn
             mention = mention or self._numbered_choice(tracker) or latest_text(tracker)
-        if not mention and (not self.asks_for_whom or len(self._family(tracker)) <= 1):
-            mention = "me"
+        if not mention and tracker.get_slot("requested_slot") != "for_whom":
+            mention = self._mentioned(tracker)
         if not mention:
             return []
         settled = self._subject(dispatcher, tracker, str(mention)[:100])
@@ -270,6 +270,29 @@ class TaskFormValidator(FormValidationAction):
     ) -> dict[str, Any]:
         # Settled in `run` before extraction; nothing more to do here.
         return {}
+
+    def _mentioned(self, tracker: Tracker) -> str | None:
+        """Whom the request names ("show me Mateo's results"), "me" when it names nobody.
+
+        None means "ask": the request is ambiguous ("my daughter's inhaler" with two
+        daughters), or the task is one where a parent usually acts for someone else.
+        """
+        speaker, _ = speaker_or_error(tracker)
+        family = self._family(tracker)
+        if speaker is None or len(family) <= 1:
+            return "me"
+        try:
+            member = people.resolve_family_member(
+                portal.database(), speaker.actor, latest_text(tracker)[:200], now=portal.now()
+            )
+        except people.AmbiguousFamilyMember:
+            return None
+        except PortalError:
+            return None if self.asks_for_whom else "me"
+        if member.is_self:
+            explicit = re.search(r"\b(?:i|me|my|myself|mine)\b", latest_text(tracker), re.I)
+            return "me" if explicit or not self.asks_for_whom else None
+        return member.first_name
 
     def _numbered_choice(self, tracker: Tracker) -> str | None:
         """ "2" picks the second person offered, as the question's buttons were numbered."""
