@@ -9,9 +9,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import portal
-from bot.actions.conversation import speaker_or_error
+from bot.actions.conversation import channel_of, speaker_or_error
 from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id
-from portal_core import people, records
+from portal_core import disclosure, people, records
+from portal_core.database import Database
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
 
@@ -102,6 +103,8 @@ class ActionCheckResults(Action):
             dispatcher.utter_message(
                 text=f"I don't see any final {what} yet. Results appear as soon as they're final."
             )
+        elif not may_text_results(tracker, db, actor.patient_id, patient):
+            dispatcher.utter_message(text=RESULTS_WITHHELD_BY_TEXT)
         else:
             dispatcher.utter_message(text=heading + "\n" + "\n".join(f"- {x}" for x in lines))
             dispatcher.utter_message(
@@ -109,6 +112,22 @@ class ActionCheckResults(Action):
                 buttons=[{"title": "Message my care team", "payload": "/send_message"}],
             )
         return reset_task_slots()
+
+
+# --- Results by SMS (issue 5): no values or diagnoses by text without the patient's consent ---
+
+RESULTS_WITHHELD_BY_TEXT = (
+    "You have results ready to view. For your privacy, I don't send results by text. "
+    "You can see them in the MHS GENESIS Patient Portal, or call this number and I'll read "
+    "them to you once you've confirmed who you are."
+)
+
+
+def may_text_results(tracker: Tracker, db: Database, reader_id: int, patient_id: int) -> bool:
+    """Only SMS is restricted; portal_core decides (`disclosure.may_send_health_details`)."""
+    if channel_of(tracker) != "sms":
+        return True
+    return disclosure.may_send_health_details(db, patient_id, "sms", recipient_id=reader_id)
 
 
 class ActionImmunizationRecords(Action):

@@ -1,0 +1,51 @@
+"""Every table, imported in one place so metadata (and Alembic) sees the whole schema."""
+
+from portal_core.models.audit import AuditEvent, CareTeamAlert
+from portal_core.models.base import Base, UTCDateTime
+from portal_core.models.channels import SmsConversation, SmsOptOut, WebhookDelivery
+from portal_core.models.clinics import AppointmentType, BookingPolicy, Clinic
+from portal_core.models.identity import PhoneLockout, VerifiedSession
+from portal_core.models.messaging import Message, MessageThread
+from portal_core.models.people import CareTeamMember, Guardianship, Patient, Provider, ProxyGrant
+from portal_core.models.pharmacy import (
+    Pharmacy,
+    Prescription,
+    RefillRequest,
+    RefillStatusEvent,
+    RenewalRequest,
+)
+from portal_core.models.records import Immunization, LabResult, Report
+from portal_core.models.scheduling import Appointment, AppointmentRequest, Slot
+
+__all__ = [
+    "Appointment",
+    "AppointmentRequest",
+    "AppointmentType",
+    "AuditEvent",
+    "Base",
+    "BookingPolicy",
+    "CareTeamAlert",
+    "CareTeamMember",
+    "Clinic",
+    "Guardianship",
+    "Immunization",
+    "LabResult",
+    "Message",
+    "MessageThread",
+    "Patient",
+    "Pharmacy",
+    "PhoneLockout",
+    "Prescription",
+    "Provider",
+    "ProxyGrant",
+    "RefillRequest",
+    "RefillStatusEvent",
+    "RenewalRequest",
+    "Report",
+    "Slot",
+    "SmsConversation",
+    "SmsOptOut",
+    "UTCDateTime",
+    "VerifiedSession",
+    "WebhookDelivery",
+]

@@ -1,0 +1,33 @@
+"""Phone lockouts and verified conversation sessions for SMS and voice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped
+
+from portal_core.models.base import Base, UTCDateTime
+
+
+class PhoneLockout(Base):
+    """Failed verification attempts per phone; `locked_until` set once the limit is reached."""
+
+    __tablename__ = "phone_lockouts"
+
+    phone: Mapped[str] = Column(String(20), primary_key=True)
+    failed_attempts: Mapped[int] = Column(Integer, nullable=False, default=0)
+    last_failure_at: Mapped[datetime | None] = Column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = Column(UTCDateTime)
+
+
+class VerifiedSession(Base):
+    """A conversation (e.g. `sms:+15551234567`) whose speaker proved who they are."""
+
+    __tablename__ = "verified_sessions"
+
+    session_key: Mapped[str] = Column(String(80), primary_key=True)
+    patient_id: Mapped[int] = Column(ForeignKey("patients.id"), nullable=False)
+    channel: Mapped[str] = Column(String(12), nullable=False)
+    verified_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    last_seen_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
