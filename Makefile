@@ -10,7 +10,7 @@ MODEL := models/genesis.tar.gz
 TRAIN_INPUTS := config.yml bot/domain.yml $(shell find bot/data -name '*.yml' 2>/dev/null)
 RASA := $(VENV)/bin/rasa
 
-.PHONY: run test lint format db reset-db clean train validate
+.PHONY: run test lint format db reset-db clean train validate sms call eval bench
 
 $(STAMP): requirements.txt constraints.txt
 	@test -x $(PY) || $$(scripts/find-python310) -m venv $(VENV)
@@ -63,3 +63,13 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+
+# Text the running assistant (`make run` in another terminal) as an SMS sender, signed as Twilio
+# signs. FROM=+1... picks the number (default: a demo sponsor's phone).
+sms: $(STAMP)
+	$(PY) -m bot.channels.cli_sms $(if $(FROM),--from $(FROM))
+
+# Phone the running assistant from the terminal, signed as Twilio signs (keypad: d:1234).
+# e.g. make call CALL_ARGS="--from +17575550111"
+call: $(STAMP)
+	$(PY) -m bot.channels.cli_call $(CALL_ARGS)
