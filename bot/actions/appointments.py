@@ -54,6 +54,8 @@ def appointment_type_of(value: object) -> AppointmentTypeView:
 
 def clinic_of(value: object) -> ClinicView:
     db = portal.database()
+    if value is None or not str(value).strip():
+        raise clinics.ClinicNotFound("Which clinic would you like?")
     wanted = canonical(value)
     if wanted is not None:
         return next(c for c in clinics.list_clinics(db) if c.id == wanted)
@@ -95,6 +97,8 @@ class SlotPicking:
     def validate_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if canonical(tracker.get_slot("clinic")) is None:
+            return {"time": str(value)}  # checked once the clinic (and its time zone) is known
         try:
             clinic = clinic_of(tracker.get_slot("clinic"))
             parse_when(str(value), clinic.time_zone, now=portal.now())

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions import portal
 from bot.actions.conversation import channel_of, speaker_or_error
 from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id
-from portal_core import disclosure, people, records
+from portal_core import disclosure, people, records, speech
 from portal_core.database import Database
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
@@ -86,7 +86,8 @@ class ActionCheckResults(Action):
                 labs = records.lab_results(
                     db, actor, patient, test_name=term, limit=MAX_LISTED, now=now
                 )
-                lines = [lab_line(r) for r in labs]
+                spoken = channel_of(tracker) == "voice"
+                lines = [speech.lab_result_speech(r) if spoken else lab_line(r) for r in labs]
                 heading = f"{_whose(tracker)} most recent lab results, newest first:"
             else:
                 term = wanted.terms[0] if wanted.terms else None
