@@ -38,6 +38,16 @@ $(MODEL): $(STAMP) $(TRAIN_INPUTS)
 
 train: $(MODEL)
 
+# Safety recall/false positives/time, NLU cross-validation macro-F1, held-out intent accuracy.
+eval: $(STAMP) $(MODEL)
+	$(PY) -m eval.safety_eval
+	$(PY) -m eval.nlu_cv
+	$(PY) -m eval.nlu_heldout --model $(MODEL)
+
+# Detector time per message; /model/parse and REST turn latency against the real servers.
+bench: $(STAMP) $(MODEL)
+	$(PY) -m eval.bench --model $(MODEL)
+
 validate: $(STAMP)
 	$(RASA) data validate --config config.yml --domain bot/domain.yml --data bot/data --fail-on-warnings
 

@@ -79,13 +79,12 @@ def _force_emergency(message: Message, finding: safety.Finding) -> None:
     message.set(INTENT, top, add_to_output=True)
     message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
     entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") != KIND_ENTITY]
-    start = max(0, (message.get(TEXT) or "").lower().find(finding.trigger.lower()))
     entities.append(
         {
             "entity": KIND_ENTITY,
             "value": finding.kind,
-            "start": start,
-            "end": start + len(finding.trigger),
+            "start": finding.start,
+            "end": finding.end,
             "confidence_entity": 1.0,
             "extractor": "EmergencyDetector",
         }
