@@ -41,8 +41,8 @@ train: $(MODEL)
 # Safety recall/false positives/time, NLU cross-validation macro-F1, held-out intent accuracy.
 eval: $(STAMP) $(MODEL)
 	$(PY) -m eval.safety_eval
-	$(PY) -m eval.nlu_cv
 	$(PY) -m eval.nlu_heldout --model $(MODEL)
+	$(PY) -m eval.nlu_cv
 
 # Detector time per message; /model/parse and REST turn latency against the real servers.
 bench: $(STAMP) $(MODEL)
