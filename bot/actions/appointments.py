@@ -18,6 +18,7 @@ from bot.actions import portal
 from bot.actions.conversation import entity_values, latest_text, speaker_or_error
 from bot.actions.task_form import (
     TaskFormValidator,
+    _usable,
     reset_task_slots,
     subject_id,
     yes_no,
@@ -167,7 +168,7 @@ class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") == "appointment_type":
-            found = entity_values(tracker, "appointment_type")
+            found = [v for v in entity_values(tracker, "appointment_type") if _usable(v)]
             return {"appointment_type": (found[0] if found else latest_text(tracker))[:100]}
         return {}
 
@@ -176,6 +177,8 @@ class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
     ) -> dict[str, Any]:
         if canonical(value) is not None:
             return {"appointment_type": value}
+        if _usable(value) is None:  # a filler word the entity extractor mistook for a type
+            value = latest_text(tracker)
         try:
             found = appointment_type_of(value)
         except PortalError as exc:
@@ -195,6 +198,8 @@ class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
     ) -> dict[str, Any]:
         if canonical(value) is not None:
             return {"clinic": value, **self._mode(tracker, clinic_id=canonical(value))}
+        if _usable(value) is None:
+            return {"clinic": None}
         try:
             found = clinic_of(value)
         except PortalError as exc:
@@ -439,7 +444,10 @@ class ActionAskBookingConfirmed(Action):
             )
         else:
             chosen = _offered_slot(tracker)
-            question = f"Book {who} a {kind.name.lower()} at {clinic.name} on {chosen}?"
+            if tracker.get_slot("appointment_choice"):
+                question = f"Move the {kind.name.lower()} to {chosen} at {clinic.name}?"
+            else:
+                question = f"Book {who} a {kind.name.lower()} at {clinic.name} on {chosen}?"
         dispatcher.utter_message(
             text=question,
             buttons=[{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
@@ -499,9 +507,7 @@ class ActionAskCancelConfirmed(Action):
         chosen = _validate_appointment_choice(tracker.get_slot("appointment_choice"), tracker)
         what = chosen.summary if chosen else "that appointment"
         dispatcher.utter_message(
-            text=f"Cancel {_who(tracker) if _who(tracker) != 'you' else 'your'} {what}?"
-            if False
-            else f"Cancel the {what}?",
+            text=f"Cancel the {what}?",
             buttons=[{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
         )
         return []

@@ -14,6 +14,7 @@ from bot.actions.appointments import canonical
 from bot.actions.conversation import entity_values, latest_text, speaker_or_error
 from bot.actions.task_form import (
     TaskFormValidator,
+    _usable,
     needs_subject,
     reset_task_slots,
     subject_id,
@@ -61,7 +62,7 @@ class MedicationChoice:
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "medication":
             return {}
-        found = entity_values(tracker, "medication")
+        found = [v for v in entity_values(tracker, "medication") if _usable(v)]
         return {"medication": (found[0] if found else latest_text(tracker))[:100]}
 
     def validate_medication(

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions import portal
 from bot.actions.conversation import channel_of, speaker_or_error
 from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id
-from portal_core import disclosure, people, records, speech
+from portal_core import disclosure, people, records
 from portal_core.database import Database
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
@@ -42,7 +42,7 @@ def lab_line(result: records.LabResultView) -> str:
     if result.source_text:
         parts.append(result.source_text)
     line = "; ".join(parts) + "."
-    return f"{line} {result.review_note}." if result.review_note else line
+    return f"{line[:-1]}; {result.review_note}." if result.review_note else line
 
 
 def report_line(report: records.ReportView) -> str:
@@ -51,7 +51,7 @@ def report_line(report: records.ReportView) -> str:
     )
     if report.source_text:
         line += f" ({report.source_text})"
-    return f"{line} {report.review_note}." if report.review_note else line
+    return f"{line.rstrip('.')}; {report.review_note}." if report.review_note else line
 
 
 def _whose(tracker: Tracker) -> str:
@@ -86,8 +86,7 @@ class ActionCheckResults(Action):
                 labs = records.lab_results(
                     db, actor, patient, test_name=term, limit=MAX_LISTED, now=now
                 )
-                spoken = channel_of(tracker) == "voice"
-                lines = [speech.lab_result_speech(r) if spoken else lab_line(r) for r in labs]
+                lines = [lab_line(r) for r in labs]
                 heading = f"{_whose(tracker)} most recent lab results, newest first:"
             else:
                 term = wanted.terms[0] if wanted.terms else None

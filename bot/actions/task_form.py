@@ -24,6 +24,7 @@ from rasa_sdk.types import DomainDict
 from bot.actions import portal
 from bot.actions.conversation import (
     channel_of,
+    entity_values,
     latest_intent,
     latest_text,
     phone_of,
@@ -42,6 +43,7 @@ TASK_SLOTS = [
     "subject_name",
     "family_member",
     "task_abandoned",
+    "task_request",
     "offered",
     "appointment_type",
     "clinic",
@@ -67,9 +69,8 @@ STOP_WORDS = re.compile(
     r"start over|no thanks|not now)\s*[.!]*\s*$",
     re.IGNORECASE,
 )
-DIGRESSIONS = frozenset(
+QUESTIONS = frozenset(
     {
-        "deny",
         "faq",
         "help",
         "bot_challenge",
@@ -77,12 +78,29 @@ DIGRESSIONS = frozenset(
         "out_of_scope",
         "login_help",
         "update_contact_info",
-        "goodbye",
-        "thank",
-        "greet",
-        "nlu_fallback",
     }
 )
+# Slots whose question a plain "no" answers.
+ANSWERED_BY_NO = frozenset(
+    {
+        "booking_confirmed",
+        "cancel_confirmed",
+        "refill_confirmed",
+        "renewal_confirmed",
+        "message_confirmed",
+        "slot_choice",
+        "pharmacy",
+    }
+)
+FILLER_ENTITIES = frozenset({"a", "an", "the", "for", "to", "my", "in", "on", "at", "of", "it"})
+
+
+def _usable(value: Any) -> str | None:
+    """Entity values the CRF picked from filler words ("a", "For") are ignored."""
+    text = str(value or "").strip()
+    return text if text and text.lower() not in FILLER_ENTITIES and len(text) > 1 else None
+
+
 YES = re.compile(r"^\s*(?:y|yes|yeah|yep|yup|sure|ok|okay|correct|confirm|please do)\b", re.I)
 NO = re.compile(r"^\s*(?:n|no|nope|nah|don'?t|do not|not)\b", re.I)
 
@@ -124,22 +142,49 @@ class TaskFormValidator(FormValidationAction):
         if tracker.get_slot("task_abandoned"):
             return [SlotSet("requested_slot", None)]
         if latest_intent(tracker) == "emergency":
-            # Fill nothing: the form rejects this turn and the emergency rule answers first.
-            return []
+            return []  # fill nothing: the form rejects this turn and the emergency rule answers
+        if self._wants_to_stop(tracker):
+            dispatcher.utter_message(text=STOPPED)
+            return [SlotSet("task_abandoned", True), SlotSet("requested_slot", None)]
+        if self._is_digression(tracker):
+            return []  # a question: the rules answer it and the form then asks again
         refusal = self._refusal(tracker)
         if refusal:
             dispatcher.utter_message(text=refusal)
             return [SlotSet("task_abandoned", True), SlotSet("requested_slot", None)]
-        if self._wants_to_stop(tracker):
-            dispatcher.utter_message(text=STOPPED)
-            return [SlotSet("task_abandoned", True), SlotSet("requested_slot", None)]
+        # The request that started the task, kept so that "book my son in" still counts after
+        # a phone caller has been asked for their date of birth and DoD digits.
+        early: list[EventType] = []
+        if tracker.get_slot("task_request") is None:
+            early.append(SlotSet("task_request", latest_text(tracker)[:300]))
         # Whom the task is for is settled before any other slot is validated, because the
         # other slots (a medication, an appointment) are looked up in that person's record.
-        early = self._settle_subject(dispatcher, tracker, self.domain_slots(domain))
         tracker.add_slots(early)
+        settled = self._settle_subject(dispatcher, tracker, self.domain_slots(domain))
+        tracker.add_slots(settled)
+        early += settled
         if tracker.get_slot("task_abandoned"):
             return [*early, SlotSet("requested_slot", None)]
         return early + await super().run(dispatcher, tracker, domain)
+
+    def _speaks(self, tracker: Tracker) -> bool:
+        speaker, _ = speaker_or_error(tracker)
+        return speaker is not None
+
+    def _is_digression(self, tracker: Tracker) -> bool:
+        """A question or a plain "no" while a detail is asked: the rules take that turn.
+
+        Yes/no questions and the choice of a time read "no" themselves, and a "no" that carries
+        a new detail ("no, Thursday") is a correction, not a digression.
+        """
+        requested = tracker.get_slot("requested_slot")
+        if not requested:
+            return False
+        intent = latest_intent(tracker)
+        if intent == "deny":
+            short = len(latest_text(tracker).split()) <= 3
+            return short and requested not in ANSWERED_BY_NO
+        return intent in QUESTIONS
 
     def _settle_subject(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, form_slots: list[str]
@@ -149,11 +194,13 @@ class TaskFormValidator(FormValidationAction):
         speaker, _ = speaker_or_error(tracker)
         if speaker is None:
             return []
-        mention = tracker.get_slot("family_member")
+        mention = _usable(tracker.get_slot("family_member"))
         if tracker.get_slot("requested_slot") == "for_whom":
-            if latest_intent(tracker) in DIGRESSIONS and not mention:
-                return []  # a question or "no" instead of a name: the rules take the turn
-            mention = mention or self._numbered_choice(tracker) or latest_text(tracker)
+            said = [v for v in entity_values(tracker, "family_member") if _usable(v)]
+            mention = (said[0] if said else None) or self._numbered_choice(tracker)
+            if not mention and latest_intent(tracker) == "nlu_fallback":
+                return []  # "i dunno" is not a person: the fallback rule asks to rephrase
+            mention = mention or latest_text(tracker)
         if not mention and tracker.get_slot("requested_slot") != "for_whom":
             mention = self._mentioned(tracker)
         if not mention:
@@ -282,15 +329,17 @@ class TaskFormValidator(FormValidationAction):
         if speaker is None or len(family) <= 1:
             return "me"
         try:
+            request = str(tracker.get_slot("task_request") or latest_text(tracker))
             member = people.resolve_family_member(
-                portal.database(), speaker.actor, latest_text(tracker)[:200], now=portal.now()
+                portal.database(), speaker.actor, request[:200], now=portal.now()
             )
         except people.AmbiguousFamilyMember:
             return None
         except PortalError:
             return None if self.asks_for_whom else "me"
         if member.is_self:
-            explicit = re.search(r"\b(?:i|me|my|myself|mine)\b", latest_text(tracker), re.I)
+            request = str(tracker.get_slot("task_request") or latest_text(tracker))
+            explicit = re.search(r"\b(?:i|me|my|myself|mine)\b", request, re.I)
             return "me" if explicit or not self.asks_for_whom else None
         return member.first_name
 
@@ -373,7 +422,7 @@ class ActionAskForWhom(Action):
         buttons = [
             {
                 "title": "Me" if m.is_self else m.first_name,
-                "payload": "me" if m.is_self else m.first_name,
+                "payload": '/inform{"family_member": "%s"}' % ("me" if m.is_self else m.first_name),
             }
             for m in family
         ]

@@ -66,7 +66,7 @@ def test_results_show_values_and_the_not_yet_reviewed_note(action_portal: Databa
     assert talk.slots["subject_id"] == str(patient_id(action_portal, "Marcus", "Rivera"))
     talk.run(ActionCheckResults())
     text = talk.texts()
-    assert "not yet reviewed by your care team" in text
+    assert "not yet reviewed by your care team" in text.lower()
     assert "reference range" in text
     with action_portal.transaction() as s:
         entries = audit.entries_for(s, patient_id(action_portal, "Marcus", "Rivera"))
