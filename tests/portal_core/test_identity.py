@@ -403,3 +403,28 @@ def test_concurrent_guesses_are_all_counted(db: Database) -> None:
     ]
     with db.transaction() as s:
         assert s.get(PhoneLockout, PHONE).failed_attempts == 3
+
+
+@pytest.mark.parametrize(
+    ("said", "born"),
+    [
+        ("september eleventh nineteen eighty four", date(1984, 9, 11)),
+        ("the eleventh of september nineteen eighty four", date(1984, 9, 11)),
+        ("born july fourth nineteen eighty two", date(1982, 7, 4)),
+        ("may twenty ninth two thousand two", date(2002, 5, 29)),
+        ("march third two thousand and seven", date(2007, 3, 3)),
+        ("july fourth nineteen oh five", date(1905, 7, 4)),
+        ("august twenty-seventh two thousand seven", date(2007, 8, 27)),
+    ],
+)
+def test_dates_of_birth_spoken_in_words(said: str, born: date) -> None:
+    """Speech engines transcribe a spoken date in words; a caller must not be asked to re-key."""
+    assert identity.parse_date_of_birth(said, today=date(2026, 11, 25)) == born
+
+
+def test_an_impossible_spoken_date_is_refused_politely() -> None:
+    with pytest.raises(InvalidInput) as err:
+        identity.parse_date_of_birth(
+            "february thirtieth nineteen eighty four", today=date(2026, 11, 25)
+        )
+    assert "doesn't have a day 30" in err.value.user_message
