@@ -121,19 +121,22 @@ def test_parent_books_a_well_child_visit_for_the_eight_year_old(action_portal: D
 
 
 def test_emergency_answer_alerts_the_care_team(action_portal: Database) -> None:
+    jasmine = patient_id(action_portal, "Jasmine", "Torres")
+
+    def alerts() -> list[CareTeamAlert]:
+        with action_portal.transaction() as s:
+            rows = s.scalars(select(CareTeamAlert).where(CareTeamAlert.patient_id == jasmine))
+            return list(rows)
+
+    before = len(alerts())  # the session's portal is shared with the server tests
     talk = web_conversation(action_portal, "Jasmine", "Torres")
     talk.user("i cant breathe and my chest hurts", intent="emergency")
     talk.active_loop = "refill_form"
     said = talk.run(ActionEmergency())
     assert "911" in said[0]["text"]
     assert talk.active_loop is None
-    with action_portal.transaction() as s:
-        alerts = s.scalars(
-            select(CareTeamAlert).where(
-                CareTeamAlert.patient_id == patient_id(action_portal, "Jasmine", "Torres")
-            )
-        ).all()
-    assert len(alerts) == 1 and alerts[0].priority == "high"
+    after = alerts()
+    assert len(after) == before + 1 and after[-1].priority == "high"
 
 
 def test_fallback_rephrase_then_menu_then_person(action_portal: Database) -> None:
