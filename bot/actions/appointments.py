@@ -21,7 +21,7 @@ from bot.actions.task_form import (
     _usable,
     reset_task_slots,
     subject_id,
-    yes_no,
+    task_speaker,
 )
 from portal_core import clinics, people, scheduling
 from portal_core.clinics import AppointmentTypeView, ClinicView
@@ -133,14 +133,6 @@ class SlotPicking:
         if value == REQUEST or str(value) in offered:
             return {"slot_choice": str(value)}
         return {"slot_choice": None}
-
-    def extract_booking_confirmed(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "booking_confirmed":
-            return {}
-        answer = yes_no(tracker)
-        return {} if answer is None else {"booking_confirmed": answer}
 
 
 def _keeps_request(tracker: Tracker) -> bool:
@@ -268,14 +260,6 @@ class ValidateCancelAppointmentForm(TaskFormValidator):
     ) -> dict[str, Any]:
         chosen = _validate_appointment_choice(value, tracker)
         return {"appointment_choice": str(chosen.id) if chosen else None}
-
-    def extract_cancel_confirmed(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "cancel_confirmed":
-            return {}
-        answer = yes_no(tracker)
-        return {} if answer is None else {"cancel_confirmed": answer}
 
 
 class ValidateAppointmentsForm(TaskFormValidator):
@@ -523,11 +507,10 @@ class ActionBookAppointment(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        speaker, _ = speaker_or_error(tracker)
-        if tracker.get_slot("task_abandoned") or speaker is None:
-            return reset_task_slots()
-        if tracker.get_slot("booking_confirmed") is not True:
-            dispatcher.utter_message(text="OK, I haven't booked anything.")
+        speaker = task_speaker(
+            dispatcher, tracker, "booking_confirmed", "OK, I haven't booked anything."
+        )
+        if speaker is None:
             return reset_task_slots()
         db, actor, patient = portal.database(), speaker.actor, subject_id(tracker)
         try:
@@ -575,11 +558,10 @@ class ActionRescheduleAppointment(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        speaker, _ = speaker_or_error(tracker)
-        if tracker.get_slot("task_abandoned") or speaker is None:
-            return reset_task_slots()
-        if tracker.get_slot("booking_confirmed") is not True:
-            dispatcher.utter_message(text="OK, your appointment stays as it was.")
+        speaker = task_speaker(
+            dispatcher, tracker, "booking_confirmed", "OK, your appointment stays as it was."
+        )
+        if speaker is None:
             return reset_task_slots()
         try:
             if tracker.get_slot("slot_choice") == REQUEST:
@@ -613,11 +595,8 @@ class ActionCancelAppointment(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        speaker, _ = speaker_or_error(tracker)
-        if tracker.get_slot("task_abandoned") or speaker is None:
-            return reset_task_slots()
-        if tracker.get_slot("cancel_confirmed") is not True:
-            dispatcher.utter_message(text="OK, I've left it booked.")
+        speaker = task_speaker(dispatcher, tracker, "cancel_confirmed", "OK, I've left it booked.")
+        if speaker is None:
             return reset_task_slots()
         try:
             cancelled = scheduling.cancel(
@@ -641,8 +620,8 @@ class ActionListAppointments(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        speaker, _ = speaker_or_error(tracker)
-        if tracker.get_slot("task_abandoned") or speaker is None:
+        speaker = task_speaker(dispatcher, tracker)
+        if speaker is None:
             return reset_task_slots()
         try:
             listed = _upcoming(tracker, subject_id(tracker))

@@ -18,6 +18,7 @@ from bot.actions.task_form import (
     needs_subject,
     reset_task_slots,
     subject_id,
+    task_speaker,
     yes_no,
 )
 from portal_core import people, prescriptions
@@ -155,14 +156,6 @@ class ValidateRefillForm(MedicationChoice, TaskFormValidator):
             return {"pharmacy": None}
         return {"pharmacy": f"#{found.id}"}
 
-    def extract_refill_confirmed(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "refill_confirmed":
-            return {}
-        answer = yes_no(tracker)
-        return {} if answer is None else {"refill_confirmed": answer}
-
 
 class ValidateRenewalForm(MedicationChoice, TaskFormValidator):
     form = "renewal_form"
@@ -185,14 +178,6 @@ class ValidateRenewalForm(MedicationChoice, TaskFormValidator):
             )
             return {"task_abandoned": True}
         return {}
-
-    def extract_renewal_confirmed(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "renewal_confirmed":
-            return {}
-        answer = yes_no(tracker)
-        return {} if answer is None else {"renewal_confirmed": answer}
 
 
 class ValidateRefillStatusForm(TaskFormValidator):
@@ -300,12 +285,12 @@ class ActionRequestRefill(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        actor = _actor(tracker)
-        if tracker.get_slot("task_abandoned") or actor is None:
+        speaker = task_speaker(
+            dispatcher, tracker, "refill_confirmed", "OK, I haven't requested a refill."
+        )
+        if speaker is None:
             return reset_task_slots()
-        if tracker.get_slot("refill_confirmed") is not True:
-            dispatcher.utter_message(text="OK, I haven't requested a refill.")
-            return reset_task_slots()
+        actor = speaker.actor
         try:
             refill = prescriptions.request_refill(
                 portal.database(),
@@ -342,12 +327,12 @@ class ActionRequestRenewal(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        actor = _actor(tracker)
-        if tracker.get_slot("task_abandoned") or actor is None:
+        speaker = task_speaker(
+            dispatcher, tracker, "renewal_confirmed", "OK, I haven't sent a renewal request."
+        )
+        if speaker is None:
             return reset_task_slots()
-        if tracker.get_slot("renewal_confirmed") is not True:
-            dispatcher.utter_message(text="OK, I haven't sent a renewal request.")
-            return reset_task_slots()
+        actor = speaker.actor
         try:
             renewal = prescriptions.request_renewal(
                 portal.database(),
@@ -376,9 +361,10 @@ class ActionRefillStatus(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        actor = _actor(tracker)
-        if tracker.get_slot("task_abandoned") or actor is None:
+        speaker = task_speaker(dispatcher, tracker)
+        if speaker is None:
             return reset_task_slots()
+        actor = speaker.actor
         try:
             refills = prescriptions.refill_status(
                 portal.database(), actor, subject_id(tracker), limit=5, now=portal.now()
@@ -407,8 +393,8 @@ class ActionListMedications(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        actor = _actor(tracker)
-        if tracker.get_slot("task_abandoned") or actor is None:
+        speaker = task_speaker(dispatcher, tracker)
+        if speaker is None:
             return reset_task_slots()
         try:
             meds = [m for m in _medications(tracker, subject_id(tracker)) if m.active]

@@ -17,7 +17,12 @@ from bot.actions.conversation import (
     latest_text,
     speaker_or_error,
 )
-from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id, yes_no
+from bot.actions.task_form import (
+    TaskFormValidator,
+    reset_task_slots,
+    subject_id,
+    task_speaker,
+)
 from portal_core import messaging, safety
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
@@ -82,14 +87,6 @@ class ValidateMessageForm(TaskFormValidator):
             return {"message_body": None}
         return {"message_body": text}
 
-    def extract_message_confirmed(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "message_confirmed":
-            return {}
-        answer = yes_no(tracker)
-        return {} if answer is None else {"message_confirmed": answer}
-
 
 class ActionAskMessageConfirmed(Action):
     def name(self) -> str:
@@ -117,11 +114,8 @@ class ActionSendMessage(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        speaker, _ = speaker_or_error(tracker)
-        if tracker.get_slot("task_abandoned") or speaker is None:
-            return reset_task_slots()
-        if tracker.get_slot("message_confirmed") is not True:
-            dispatcher.utter_message(text="OK, I haven't sent it.")
+        speaker = task_speaker(dispatcher, tracker, "message_confirmed", "OK, I haven't sent it.")
+        if speaker is None:
             return reset_task_slots()
         try:
             sent = messaging.send_message(

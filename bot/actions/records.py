@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import portal
 from bot.actions.conversation import channel_of, speaker_or_error
-from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id
+from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id, task_speaker
 from portal_core import disclosure, people, records
 from portal_core.database import Database
 from portal_core.errors import PortalError
@@ -69,8 +69,8 @@ class ActionCheckResults(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        speaker, _ = speaker_or_error(tracker)
-        if tracker.get_slot("task_abandoned") or speaker is None:
+        speaker = task_speaker(dispatcher, tracker)
+        if speaker is None:
             return reset_task_slots()
         asked = str(tracker.get_slot("result_type") or "")
         wanted = records.find_result_type(asked) if asked else None
@@ -137,8 +137,8 @@ class ActionImmunizationRecords(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        speaker, _ = speaker_or_error(tracker)
-        if tracker.get_slot("task_abandoned") or speaker is None:
+        speaker = task_speaker(dispatcher, tracker)
+        if speaker is None:
             return reset_task_slots()
         try:
             record = records.immunizations(
@@ -165,8 +165,8 @@ class ActionFindPcm(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        speaker, _ = speaker_or_error(tracker)
-        if tracker.get_slot("task_abandoned") or speaker is None:
+        speaker = task_speaker(dispatcher, tracker)
+        if speaker is None:
             return reset_task_slots()
         try:
             team = people.find_pcm(

@@ -23,6 +23,7 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions import portal
 from bot.actions.conversation import (
+    Speaker,
     channel_of,
     entity_values,
     latest_intent,
@@ -259,6 +260,24 @@ class TaskFormValidator(FormValidationAction):
         """Subclasses drop slots that don't apply (e.g. a time for a request-only type)."""
         return slots
 
+    # ---- confirmations ------------------------------------------------------------------------
+
+    def _extract_confirmation(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Every task's closing yes/no question is read the same way."""
+        requested = str(tracker.get_slot("requested_slot") or "")
+        if not requested.endswith("_confirmed"):
+            return {}
+        answer = yes_no(tracker)
+        return {} if answer is None else {requested: answer}
+
+    extract_booking_confirmed = _extract_confirmation
+    extract_cancel_confirmed = _extract_confirmation
+    extract_refill_confirmed = _extract_confirmation
+    extract_renewal_confirmed = _extract_confirmation
+    extract_message_confirmed = _extract_confirmation
+
     # ---- verification (phone and SMS) -------------------------------------------------------
 
     def extract_dob(
@@ -399,6 +418,23 @@ class TaskFormValidator(FormValidationAction):
 def needs_subject(tracker: Tracker, slot: str, value: Any) -> dict[str, Any] | None:
     """Slots looked up in someone's record wait, unchecked, until we know whose record it is."""
     return None if tracker.get_slot("subject_id") else {}
+
+
+def task_speaker(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    confirm_slot: str | None = None,
+    declined: str = "",
+) -> Speaker | None:
+    """Who carries out a finished form: None when it was abandoned, or (saying `declined`) when
+    the person answered no to its confirmation."""
+    speaker, _ = speaker_or_error(tracker)
+    if tracker.get_slot("task_abandoned") or speaker is None:
+        return None
+    if confirm_slot and tracker.get_slot(confirm_slot) is not True:
+        dispatcher.utter_message(text=declined)
+        return None
+    return speaker
 
 
 def subject_id(tracker: Tracker) -> int:
