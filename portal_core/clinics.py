@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 from portal_core.clock import as_utc
 from portal_core.database import Database
 from portal_core.errors import InvalidInput, NotFound
+from portal_core.ids import valid_id
 from portal_core.models import AppointmentType, BookingPolicy, Clinic
 
 MAX_QUERY_CHARS = 200
 MAX_CHOICES_SHOWN = 5
-MAX_DB_ID = 2**31 - 1
 
 # No policy row means nobody decided online booking is fine for that visit at that clinic, so a
 # patient may only ask the clinic to schedule it; their team can still say yes.
@@ -303,13 +303,6 @@ def appointment_type_view(appointment_type: AppointmentType) -> AppointmentTypeV
         duration_minutes=appointment_type.duration_minutes,
         questionnaire=appointment_type.questionnaire,
     )
-
-
-def valid_id(value: object) -> int | None:
-    """An id as the database can hold it, or None: callers then report 'not found'."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value if 1 <= value <= MAX_DB_ID else None
 
 
 def load_clinic(session: Session, clinic_id: int) -> Clinic:

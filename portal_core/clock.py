@@ -23,3 +23,8 @@ def age_on(born: date, on: date) -> int:
     if (on.month, on.day) < (born.month, born.day):
         years -= 1
     return years
+
+
+def now_or(now: datetime | None) -> datetime:
+    """A service's `now` argument as aware UTC, or the current time when none was given."""
+    return as_utc(now) if now is not None else utcnow()

@@ -28,6 +28,7 @@ from portal_core.clock import as_utc, utcnow
 from portal_core.config import Settings, load_settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput, PortalError
+from portal_core.ids import require_id as _require_id
 from portal_core.models import Clinic, Message, MessageThread, Patient, Provider
 from portal_core.models.messaging import POOLS
 from portal_core.proxy import Capability
@@ -587,9 +588,3 @@ def _clean(text: object, *, what: str) -> str:
 def _normalize(text: str) -> str:
     lowered = text.lower().replace("’", "'").replace("-", " ")
     return " ".join(re.sub(r"[^a-z0-9' ]+", " ", lowered).replace("'s ", " ").split())
-
-
-def _require_id(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 2**31 - 1:
-        raise InvalidInput("Sorry, that isn't a valid patient.")
-    return value

@@ -29,7 +29,7 @@ from sqlalchemy.sql.dml import Update
 
 from portal_core import access, audit, safety
 from portal_core.actors import Actor
-from portal_core.clock import as_utc, utcnow
+from portal_core.clock import now_or as _now
 from portal_core.config import Settings, load_settings
 from portal_core.database import Database
 from portal_core.errors import (
@@ -40,6 +40,7 @@ from portal_core.errors import (
     RefillNotAllowed,
     RenewalNotAllowed,
 )
+from portal_core.ids import require_id as _require_id
 from portal_core.messaging import EmergencyInMessage
 from portal_core.models import (
     Clinic,
@@ -69,7 +70,6 @@ REFILL_STATUS_TEXT = {
 }
 MAX_QUERY_CHARS = 200
 MAX_NOTE_CHARS = 2000
-MAX_ID = 2**31 - 1  # INTEGER columns; larger numbers are errors in PostgreSQL, not "not found"
 
 # How people name their medications. Lay phrases map to the generics (or, for dosage forms,
 # words found in the name, strength or instructions) that identify them on a prescription.
@@ -428,20 +428,10 @@ def _day(day: date | None) -> str:
     return "" if day is None else f"{day:%A, %B} {day.day}"
 
 
-def _now(now: datetime | None) -> datetime:
-    return as_utc(now) if now is not None else utcnow()
-
-
 def _local_today(patient: Patient, now: datetime, fallback_zone: str | None = None) -> date:
     """The patient's calendar date: expiry and "too soon" are counted in local days."""
     zone = patient.home_clinic.time_zone if patient.home_clinic is not None else fallback_zone
     return now.astimezone(ZoneInfo(zone)).date() if zone else now.date()
-
-
-def _require_id(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
-        raise InvalidInput(f"Sorry, that isn't a valid {what}.")
-    return value
 
 
 def _clean_text(text: object, *, limit: int, what: str) -> str:

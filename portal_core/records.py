@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 
 from portal_core import access, audit, prescriptions
 from portal_core.actors import Actor
-from portal_core.clock import as_utc, utcnow
+from portal_core.clock import as_utc
+from portal_core.clock import now_or as _now
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
+from portal_core.ids import require_id as _require_id
 from portal_core.models import Immunization, LabResult, Patient, Report
 from portal_core.models.records import REPORT_KINDS
 from portal_core.proxy import Capability
@@ -485,16 +487,6 @@ def _audit_disclosure(
 def _zone(patient: Patient) -> ZoneInfo:
     clinic = patient.home_clinic
     return ZoneInfo(clinic.time_zone if clinic is not None else "UTC")
-
-
-def _now(now: datetime | None) -> datetime:
-    return as_utc(now) if now is not None else utcnow()
-
-
-def _require_id(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 2**31 - 1:
-        raise InvalidInput("Sorry, that isn't a valid patient.")
-    return value
 
 
 def _require_limit(limit: object) -> int:

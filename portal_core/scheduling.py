@@ -35,9 +35,8 @@ from portal_core.clinics import (
     local_today,
     resolve_booking_mode,
     to_local,
-    valid_id,
 )
-from portal_core.clock import as_utc, utcnow
+from portal_core.clock import now_or as _now
 from portal_core.config import Settings, load_settings
 from portal_core.database import Database
 from portal_core.errors import (
@@ -49,6 +48,7 @@ from portal_core.errors import (
     PremiumRequired,
     SlotUnavailable,
 )
+from portal_core.ids import valid_id
 from portal_core.models import (
     Appointment,
     AppointmentRequest,
@@ -565,10 +565,6 @@ def clean_reason(reason: object) -> str | None:
     if len(text) > MAX_REASON_CHARS:
         raise ReasonTooLong()
     return text or None
-
-
-def _now(now: datetime | None) -> datetime:
-    return as_utc(now) if now is not None else utcnow()
 
 
 def _checked_limit(limit: object) -> int:
