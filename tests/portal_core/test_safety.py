@@ -50,6 +50,9 @@ MEDICAL = [
     "there's a fire in my kitchen and im trapped",
     "i need an appointment, i can't breathe",
     "uncontious",
+    "EMERGENCY",
+    "this is an emergency!!",
+    "my toddler drank something toxic under the sink",
 ]
 
 CRISIS = [
@@ -74,6 +77,10 @@ CRISIS = [
     "i'm going to blow my brains out",
     "I keep having urges to cut myself",
     "i want to die lol",
+    "im not safe here",
+    "we are in danger please help",
+    "i don't feel safe in my house",
+    "i've got a bottle of pills and i'm about to swallow them all",
 ]
 
 BENIGN = [
@@ -107,6 +114,12 @@ BENIGN = [
     "i need my records about my suicide attempt in 2012 for the va",
     "my mom is dying of cancer, can i get hospice info",
     "kys",
+    "where is the emergency room on base",
+    "update my emergency contact",
+    "is it safe to take ibuprofen with lisinopril",
+    "i'm not safe to drive after the eye drops, can someone else pick me up",
+    "i don't feel safe giving my date of birth over text",
+    "i'm not in danger, just have a question",
 ]
 
 
