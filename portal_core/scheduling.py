@@ -113,6 +113,12 @@ class OverlappingAppointment(Conflict):
     default_message = "You already have an appointment at that time."
 
 
+class RequestAlreadyPending(Conflict):
+    """A second request for the same visit would only make the clinic call twice."""
+
+    default_message = "You already have a request waiting for that kind of appointment."
+
+
 class AppointmentNotFound(NotFound):
     """Also raised for someone else's appointment, so its existence is never revealed."""
 
@@ -443,6 +449,8 @@ def request_appointment(
         appointment_type = load_appointment_type(session, type_id)
         resolve_booking_mode(session, clinic, appointment_type)  # raises if not offered at all
         windows = _checked_windows(preferred_windows, clinic.time_zone, now)
+        _lock_patient(session, patient_id)
+        _require_no_pending_request(session, patient_id, clinic, appointment_type)
         contact_day = add_business_days(
             local_today(clinic.time_zone, now), settings.appointment_request_business_days
         )
@@ -718,6 +726,32 @@ def _require_direct(session: Session, clinic: Clinic, appointment_type: Appointm
             clinic_id=clinic.id,
             type_id=appointment_type.id,
         )
+
+
+def _require_no_pending_request(
+    session: Session, patient_id: int, clinic: Clinic, appointment_type: AppointmentType
+) -> None:
+    pending = session.scalars(
+        select(AppointmentRequest)
+        .where(
+            AppointmentRequest.patient_id == patient_id,
+            AppointmentRequest.clinic_id == clinic.id,
+            AppointmentRequest.appointment_type_id == appointment_type.id,
+            AppointmentRequest.status == "pending",
+        )
+        .order_by(AppointmentRequest.created_at)
+    ).first()
+    if pending is None:
+        return
+    kind = appointment_type.name.lower()
+    sent = local_today(clinic.time_zone, pending.created_at)
+    contact_day = local_today(clinic.time_zone, pending.contact_by)
+    raise RequestAlreadyPending(
+        f"There's already a request for {article(kind)} {kind} appointment with the "
+        f"{clinic.name}, sent on {format_date(sent)}. "
+        f"The clinic will contact you by {format_date(contact_day)}. To add details, send "
+        f"them a secure message; if you need care sooner, call the clinic at {clinic.phone}."
+    )
 
 
 def _require_bookable(slot: Slot, now: datetime) -> None:

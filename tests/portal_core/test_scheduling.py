@@ -18,6 +18,7 @@ from portal_core.clinics import (
     AppointmentTypeNotFound,
     AppointmentTypeNotOffered,
     ClinicNotFound,
+    format_date,
     local_at,
 )
 from portal_core.config import Settings
@@ -44,6 +45,7 @@ from portal_core.scheduling import (
     OverlappingAppointment,
     ProviderNotFound,
     ReasonTooLong,
+    RequestAlreadyPending,
     RequestOnly,
     SameSlot,
     SlotNotFound,
@@ -892,7 +894,29 @@ def test_contact_date_uses_the_setting_and_the_clinics_calendar(db: Database, wo
         date(2026, 12, 8)
     )
     slow = Settings(appointment_request_business_days=5)
-    assert request(db, world, now=thursday, settings=slow).contact_by == date(2026, 12, 10)
+    later = request(db, world, patient_id=world.teen, now=thursday, settings=slow)
+    assert later.contact_by == date(2026, 12, 10)
+
+
+def test_a_second_request_for_the_same_visit_points_to_the_first(
+    db: Database, world: World
+) -> None:
+    first = request(db, world, reason="new to the area")
+    with pytest.raises(RequestAlreadyPending) as err:
+        request(db, world, now=NOW + timedelta(days=1), reason="still waiting")
+    message = err.value.user_message
+    assert "already a request for a behavioral health intake" in message
+    assert "sent on Wednesday, November 25" in message
+    assert f"contact you by {format_date(first.contact_by)}" in message
+    assert count(db, AppointmentRequest) == 1
+    # Another kind of visit, or the same one for someone else, is a request of its own.
+    assert request(db, world, type_id=world.wellness).type_name == "Wellness Visit"
+    assert request(db, world, patient_id=world.teen).patient_id == world.teen
+    # Once the clinic has dealt with the first, a new one may be filed.
+    with db.transaction() as s:
+        s.get(AppointmentRequest, first.id).status = "scheduled"
+    assert request(db, world).id != first.id
+    assert count(db, AppointmentRequest) == 4
 
 
 def test_direct_types_can_be_requested_but_unoffered_ones_cannot(
