@@ -4,7 +4,7 @@ Runs `rasa test nlu --cross-validation` on the project's NLU data (3 folds by de
 trains three times) and prints the intent macro-F1, the weakest intents and the most confused
 pairs. Exits non-zero below the target (0.95).
 
-    .venv/bin/python -m eval.nlu_cv [--folds 3] [--min-f1 0.95]
+    .venv/bin/python -m eval.nlu_cv [--folds 3] [--min-f1 0.95] [--keep var/nlu-cv]
 """
 
 from __future__ import annotations
@@ -50,9 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--min-f1", type=float, default=0.95)
+    parser.add_argument(
+        "--keep", type=Path, help="keep Rasa's reports (errors, confusion) in this directory"
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        report = run_cross_validation(args.folds, Path(tmp))
+    if args.keep:
+        report = run_cross_validation(args.folds, args.keep)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            report = run_cross_validation(args.folds, Path(tmp))
     macro = report["macro avg"]["f1-score"]
     intents = {
         name: scores
