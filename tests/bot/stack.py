@@ -24,7 +24,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 MODEL_CACHE = ROOT / "var" / "test-models"
-TRAIN_INPUTS = [ROOT / "config.yml", ROOT / "bot" / "domain.yml", ROOT / "bot" / "data"]
+TRAIN_INPUTS = [
+    ROOT / "config.yml",
+    ROOT / "bot" / "domain.yml",
+    ROOT / "bot" / "data",
+    ROOT / "bot" / "components",
+]
 TWILIO_TEST_TOKEN = "test-twilio-auth-token"
 TWILIO_TEST_PUBLIC_URL = "https://assist.example.test"
 
@@ -32,7 +37,7 @@ TWILIO_TEST_PUBLIC_URL = "https://assist.example.test"
 def _fingerprint() -> str:
     digest = hashlib.sha256()
     for base in TRAIN_INPUTS:
-        files = sorted(base.rglob("*.yml")) if base.is_dir() else [base]
+        files = sorted(base.rglob("*.yml")) + sorted(base.glob("*.py")) if base.is_dir() else [base]
         for path in files:
             digest.update(str(path.relative_to(ROOT)).encode())
             digest.update(path.read_bytes())

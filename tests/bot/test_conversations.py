@@ -292,18 +292,12 @@ def test_the_model_does_not_read_look_alikes_as_emergencies(stack: Stack, text: 
     assert stack.parse(text)["intent"]["name"] != "emergency"
 
 
-KNOWN_NLU_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="open NLU gap: a bare 'me' parses as nlu_fallback (confidence ~0.4); the 'Who is "
-    "this for?' buttons send an /inform payload so clicks bypass NLU",
-)
-
-
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param("me", marks=KNOWN_NLU_GAP),
-        pytest.param("Me", marks=KNOWN_NLU_GAP),
+        "me",
+        "Me",
+        "just me",
         "for me",
         "myself",
         "Sofia",

@@ -860,12 +860,13 @@ def test_refill_by_phone_with_a_spoken_birth_date(stack: Stack) -> None:
         "I need to refill my metoprolol",
         f"{born:%B} {born.day}, {born.year}",  # said, not keyed
         " ".join(who.dod_last4),
-        "d:1",  # for me
         "d:1",  # the usual pharmacy
         "d:1",  # yes
     )
     text = assistant(lines)
     assert "you're verified" in text
+    # "my metoprolol" said whom it is for: nobody is asked once the caller is verified.
+    assert "Who is this for" not in text
     assert "Request a refill of metoprolol" in text, text
     assert "twenty-five milligram extended-release tablet" in text
     assert "Done. Refill request number" in text
