@@ -43,6 +43,23 @@ def clinic_contact(tracker: Tracker) -> tuple[str, str] | None:
     return team.clinic_name, team.clinic_phone
 
 
+# Form questions whose answers the form validators read from the words, whatever the intent.
+READ_AS_TEXT = frozenset(
+    {
+        "for_whom",
+        "medication",
+        "pharmacy",
+        "clinic",
+        "appointment_type",
+        "time",
+        "recipient",
+        "message_body",
+        "dob",
+        "dod_last4",
+    }
+)
+
+
 class ActionDefaultFallback(Action):
     """First ask to rephrase, then offer the menu, then a person."""
 
@@ -52,8 +69,10 @@ class ActionDefaultFallback(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if tracker.active_loop_name and tracker.get_slot("requested_slot") == "for_whom":
-            return []  # the form checks the answer against the family and says what it found
+        if tracker.active_loop_name and tracker.get_slot("requested_slot") in READ_AS_TEXT:
+            # A name, a medication or a day the model never saw is still an answer: the form
+            # reads the words themselves and says what it found, or what it couldn't.
+            return []
         strikes = consecutive_fallbacks(tracker)
         if strikes <= 1:
             dispatcher.utter_message(text=REPHRASE)

@@ -362,3 +362,21 @@ def test_a_question_asked_instead_of_a_day_is_answered_and_the_form_resumes(
     assert "When would you like" in chat.say("Book a wellness exam for me")
     answer = chat.say("How long does a refill take?")
     assert "three quarters" in answer and "When would you like" in answer, answer
+
+
+def test_words_the_model_never_saw_are_still_answers_to_the_forms_questions(
+    stack: Stack, portal: Database
+) -> None:
+    """A medication nobody wrote into the training data is not understood as a message, but
+    the form reads it and says what it found, with no "didn't get that" first."""
+    marcus = person(portal, "Marcus", "Rivera")
+    chat = web_chat(stack, marcus)
+    assert "Which medication?" in chat.say("i need a refill for myself")
+    answer = chat.say("zorblatrin")
+    assert stack.parse("zorblatrin")["intent"]["name"] == "nlu_fallback"
+    assert "didn't quite get that" not in answer, answer
+    assert "zorblatrin" in answer.lower() or "Which medication?" in answer, answer
+    assert chat.active_loop() == "refill_form"
+    # The question is still open and a known medication answers it (the shared demo portal may
+    # already hold a refill request for it, which the form then says).
+    assert "lisinopril" in chat.say("lisinopril").lower()
