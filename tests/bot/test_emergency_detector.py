@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.emergency_detector import EmergencyDetector
+from portal_core import safety
+
+NLU_DATA = Path(__file__).resolve().parents[2] / "bot" / "data" / "nlu"
 
 
 def classified(text: str, intent: str, confidence: float = 0.9) -> Message:
@@ -57,28 +63,15 @@ def test_ordinary_messages_are_left_alone() -> None:
 
 
 def _training_examples() -> list[tuple[str, str]]:
-    """Every NLU training example, as (intent, plain text), with entity markup removed."""
-    import re
-    from pathlib import Path
-
-    import yaml
-
-    markup = re.compile(r"\[([^\]]*)\](?:\{[^}]*\}|\([^)]*\))")
-    examples = []
-    for path in sorted((Path(__file__).parents[2] / "bot" / "data" / "nlu").glob("*.yml")):
-        for item in (yaml.safe_load(path.read_text()) or {}).get("nlu", []):
-            for line in str(item.get("examples", "")).splitlines():
-                if "intent" in item and line.strip().startswith("- "):
-                    examples.append((item["intent"], markup.sub(r"\1", line.strip()[2:])))
-    return examples
+    """Every NLU training example as (intent, plain text), read by Rasa's own loader."""
+    data = load_data(str(NLU_DATA))
+    return [(str(m.get("intent")), str(m.get("text"))) for m in data.intent_examples]
 
 
 def test_the_detector_agrees_with_every_training_example() -> None:
     """The detector overrules the classifier both ways, so an `emergency` example it misses
     would be answered as something else in production, and a benign example it catches would be
     answered with 911: the lexicon and the training data must agree on every line."""
-    from portal_core import safety
-
     examples = _training_examples()
     assert len(examples) > 1000
     missed = [t for i, t in examples if i == "emergency" and safety.detect(t) is None]
