@@ -20,6 +20,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
+from rasa_sdk.utils import call_potential_coroutine
 
 from bot.actions import portal
 from bot.actions.conversation import (
@@ -235,9 +236,7 @@ class TaskFormValidator(FormValidationAction):
             validate = getattr(self, f"validate_{name}", None)
             if name in ("for_whom", "subject_id", "subject_name") or value is None or not validate:
                 continue
-            result = validate(value, dispatcher, tracker, domain)
-            if hasattr(result, "__await__"):
-                result = await result
+            result = await call_potential_coroutine(validate(value, dispatcher, tracker, domain))
             events += [SlotSet(slot, slot_value) for slot, slot_value in (result or {}).items()]
         return events
 

@@ -52,9 +52,10 @@ class Vocabulary:
     def __init__(self, known: set[str], min_overlap: float) -> None:
         self.known = frozenset(known)
         self._min_overlap = min_overlap
+        self._grams = {word: trigrams(word) for word in self.known}
         self._index: dict[str, set[str]] = defaultdict(set)
-        for word in self.known:
-            for gram in trigrams(word):
+        for word, grams in self._grams.items():
+            for gram in grams:
                 self._index[gram].add(word)
 
     def knows(self, word: str) -> bool:
@@ -67,7 +68,7 @@ class Vocabulary:
         for gram in grams:
             candidates |= self._index.get(gram, set())
         return any(
-            len(grams & trigrams(c)) / len(grams | trigrams(c)) >= self._min_overlap
+            len(grams & self._grams[c]) / len(grams | self._grams[c]) >= self._min_overlap
             for c in candidates
         )
 
