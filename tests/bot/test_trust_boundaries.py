@@ -28,22 +28,14 @@ from portal_core import web_tokens
 from portal_core.clock import utcnow
 from portal_core.database import Database
 from portal_core.models import PhoneLockout
-from portal_core.seed import DemoIdentityRow, demo_identity_rows
+from portal_core.seed import DemoIdentityRow
 from tests.bot.stack import ROOT, VENV_BIN, Stack, base_env
-from tests.bot.twilio_clients import SmsPhone
+from tests.bot.twilio_clients import SmsPhone, demo_identity
 
 pytestmark = pytest.mark.slow
 
 LAB_WORDS = ("Glucose", "reference range", "mg/dL", "Hemoglobin")
 TWILIO_DEADLINE_SECONDS = 15
-
-
-def identity_row(stack: Stack, name: str) -> DemoIdentityRow:
-    database = Database(stack.database_url)
-    try:
-        return next(row for row in demo_identity_rows(database) if row.name == name)
-    finally:
-        database.dispose()
 
 
 def post(url: str, body: bytes, headers: dict[str, str] | None = None, method: str = "POST"):
@@ -78,7 +70,7 @@ def verified_sms(stack: Stack, who: DemoIdentityRow) -> SmsPhone:
 
 
 def test_a_rest_client_cannot_use_a_verified_sms_conversation(stack: Stack) -> None:
-    marcus = identity_row(stack, "Marcus Rivera")
+    marcus = demo_identity(stack, "Marcus Rivera")
     phone = verified_sms(stack, marcus)
     before = len(phone.events())
     status, body = rest(stack, {"sender": phone.conversation, "message": "my lab results"})
@@ -92,7 +84,7 @@ def test_a_rest_client_cannot_use_a_verified_sms_conversation(stack: Stack) -> N
 
 
 def test_claimed_channel_and_phone_in_rest_metadata_are_ignored(stack: Stack) -> None:
-    marcus = identity_row(stack, "Marcus Rivera")
+    marcus = demo_identity(stack, "Marcus Rivera")
     claim = {"channel": "sms", "phone": marcus.phone}
     sender = "claims-to-be-a-phone"
     replies = []
@@ -241,7 +233,7 @@ def test_the_http_api_does_not_allow_other_origins(stack: Stack) -> None:
 
 
 def test_trackers_keep_no_typed_date_of_birth_or_dod_digits(stack: Stack) -> None:
-    marcus = identity_row(stack, "Marcus Rivera")
+    marcus = demo_identity(stack, "Marcus Rivera")
     phone = verified_sms(stack, marcus)
     stored = json.dumps(stack.tracker(phone.conversation))
     born = marcus.date_of_birth

@@ -31,7 +31,7 @@ from bot.channels.twilio_sms import TwilioSmsInput
 from portal_core import safety, sms_opt_out, sms_text
 from portal_core.database import Database
 from portal_core.models import AuditEvent, SmsOptOut, WebhookDelivery
-from portal_core.seed import DemoIdentityRow, demo_identity_rows
+from portal_core.seed import DemoIdentityRow
 from tests.bot.stack import Stack
 from tests.bot.twilio_clients import (
     PHONE,
@@ -39,6 +39,7 @@ from tests.bot.twilio_clients import (
     SMS_PATH,
     TOKEN,
     SmsPhone,
+    demo_identity,
     messages_in,
     twilio_form,
 )
@@ -403,14 +404,6 @@ def test_a_slow_turn_says_try_again_then_delivers_its_answer_with_the_next_one(
 # --- Against the running stack -----------------------------------------------------------
 
 
-def _identity(stack: Stack, name: str) -> DemoIdentityRow:
-    database = Database(stack.database_url)
-    try:
-        return next(row for row in demo_identity_rows(database) if row.name == name)
-    finally:
-        database.dispose()
-
-
 def _verified(phone: SmsPhone, reply: str, who: DemoIdentityRow) -> str:
     """Answer the verification questions if the bot asks them; the reply that follows."""
     if "date of birth" in reply:
@@ -454,7 +447,7 @@ def test_the_stack_honours_stop_until_start(stack: Stack) -> None:
 
 
 def test_booking_by_sms(stack: Stack) -> None:
-    who = _identity(stack, "Olivia Sullivan")
+    who = demo_identity(stack, "Olivia Sullivan")
     phone = SmsPhone(stack, who.phone).fresh()
     reply = _verified(phone, phone.text("I want to book an appointment"), who)
     if "Who is this for?" in reply:
@@ -469,7 +462,7 @@ def test_booking_by_sms(stack: Stack) -> None:
 
 
 def test_refill_by_sms(stack: Stack) -> None:
-    who = _identity(stack, "Tobi Okafor")  # fluticasone is due for a refill
+    who = demo_identity(stack, "Tobi Okafor")  # fluticasone is due for a refill
     phone = SmsPhone(stack, who.phone).fresh()
     reply = _verified(phone, phone.text("refill my fluticasone"), who)
     # The request named the medication and whose it is: straight on to the pharmacy.
@@ -481,7 +474,7 @@ def test_refill_by_sms(stack: Stack) -> None:
 
 
 def test_results_by_sms_withheld_without_consent(stack: Stack) -> None:
-    who = _identity(stack, "Mateo Rivera")  # his own CBC is final; no SMS consent
+    who = demo_identity(stack, "Mateo Rivera")  # his own CBC is final; no SMS consent
     phone = SmsPhone(stack, who.phone).fresh()
     reply = _verified(phone, phone.text("what are my test results"), who)
     if "Who is this for?" in reply:
@@ -491,7 +484,7 @@ def test_results_by_sms_withheld_without_consent(stack: Stack) -> None:
 
 
 def test_results_by_sms_with_consent(stack: Stack) -> None:
-    who = _identity(stack, "Marcus Rivera")  # consented; his CMP is final
+    who = demo_identity(stack, "Marcus Rivera")  # consented; his CMP is final
     phone = SmsPhone(stack, who.phone).fresh()
     reply = _verified(phone, phone.text("show me my lab results"), who)
     if "Who is this for?" in reply:

@@ -19,6 +19,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels import cli_call
 from portal_core import identity, sms_conversations
 from portal_core.database import Database
+from portal_core.seed import DemoIdentityRow, demo_identity_rows
 from tests.bot.stack import TWILIO_TEST_PUBLIC_URL, TWILIO_TEST_TOKEN, Stack
 
 TOKEN = TWILIO_TEST_TOKEN  # what tests/bot/stack.py gives the running Rasa
@@ -26,6 +27,15 @@ PUBLIC = TWILIO_TEST_PUBLIC_URL
 SMS_PATH = "/webhooks/twilio_sms/webhook"
 VOICE_PATH = cli_call.BASE_PATH
 PHONE = "+12545550100"
+
+
+def demo_identity(stack: Stack, name: str) -> DemoIdentityRow:
+    """A seeded person as the running stack's portal stores them (birth date as seeded)."""
+    database = Database(stack.database_url)
+    try:
+        return next(row for row in demo_identity_rows(database) if row.name == name)
+    finally:
+        database.dispose()
 
 
 def twilio_form(body: str | None = "hello", sender: str | None = PHONE, **extra: str) -> dict:
