@@ -1,7 +1,8 @@
 """The command line: `python -m portal_core.cli COMMAND`, `--help` lists them.
 
 migrate, seed, demo-identities: the database and its demo population. roles: the PostgreSQL
-owner and runtime roles. security-alerts: what operators should look at.
+owner and runtime roles. prune-deliveries: drop stored webhook replies past their retention.
+security-alerts: what operators should look at.
 
 Settings come from the environment (`PORTAL_DATABASE_URL`, `.env`) exactly as for the portal
 itself; `migrate` uses `PORTAL_MIGRATION_DATABASE_URL` (the schema owner) when it is set.
@@ -26,7 +27,7 @@ from sqlalchemy import create_engine, inspect, pool, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from portal_core import db_roles, security_alerts
+from portal_core import db_roles, retention, security_alerts
 from portal_core.config import PROJECT_ROOT, Settings, load_settings
 from portal_core.database import Database
 from portal_core.errors import PortalError
@@ -114,6 +115,22 @@ def cmd_roles(args: argparse.Namespace, settings: Settings) -> int:
         f"{args.owner} owns the schema: run migrations as it (PORTAL_MIGRATION_DATABASE_URL). "
         f"{args.runtime} may read and write the portal's tables but only INSERT and SELECT "
         "audit rows: the assistant connects as it (PORTAL_DATABASE_URL)."
+    )
+    return 0
+
+
+def cmd_prune_deliveries(args: argparse.Namespace, settings: Settings) -> int:
+    db = _migrated_database(settings.database_url)
+    try:
+        pruned = retention.prune(db, settings=settings)
+    except ValueError as exc:  # the retention setting itself is unusable
+        raise CliError(str(exc)) from None
+    finally:
+        db.dispose()
+    print(
+        f"Deleted {pruned.deliveries} webhook deliveries and {pruned.conversations} SMS "
+        f"conversation states older than {pruned.cutoff.isoformat(timespec='seconds')} "
+        f"({settings.delivery_retention_hours} h retention)."
     )
     return 0
 
@@ -322,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m portal_core.cli",
         description=(
             "Genesis Assist portal database: migrate, seed demo data, list demo users, "
-            "database roles and security alerts."
+            "database roles, retention and security alerts."
         ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -358,6 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
     roles_cmd.add_argument("--owner", required=True, help="the schema owner's role name")
     roles_cmd.add_argument("--runtime", required=True, help="the application's role name")
     roles_cmd.set_defaults(handler=cmd_roles)
+
+    prune_cmd = commands.add_parser(
+        "prune-deliveries",
+        help="delete stored webhook replies older than PORTAL_DELIVERY_RETENTION_HOURS",
+    )
+    prune_cmd.set_defaults(handler=cmd_prune_deliveries)
 
     alerts_cmd = commands.add_parser(
         "security-alerts", help="list security alerts (repeated lockouts), newest first"

@@ -31,6 +31,7 @@ class Settings:
     lockout_minutes: int = 30
     session_idle_minutes: int = 15
     session_max_minutes: int = 60
+    delivery_retention_hours: int = 24
     migration_database_url: str | None = None
     jwt_secret: str = "dev-only-insecure-secret-change-me"
     jwt_algorithm: str = "HS256"
@@ -48,6 +49,7 @@ def load_settings(env_file: str | os.PathLike[str] | None = None) -> Settings:
         lockout_minutes=_int("PORTAL_LOCKOUT_MINUTES", 30),
         session_idle_minutes=_int("PORTAL_SESSION_IDLE_MINUTES", 15),
         session_max_minutes=_int("PORTAL_SESSION_MAX_MINUTES", 60),
+        delivery_retention_hours=_int("PORTAL_DELIVERY_RETENTION_HOURS", 24),
         migration_database_url=os.environ.get("PORTAL_MIGRATION_DATABASE_URL") or None,
         jwt_secret=os.environ.get("PORTAL_JWT_SECRET") or Settings.jwt_secret,
         jwt_algorithm=os.environ.get("PORTAL_JWT_ALGORITHM") or "HS256",

@@ -184,7 +184,7 @@ def test_security_alerts_lists_repeated_lockouts_for_operators(tmp_path: Path) -
 
 def test_operator_commands_on_a_database_never_migrated(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'missing.db'}"
-    for command in ("security-alerts",):
+    for command in ("security-alerts", "prune-deliveries"):
         done = run_cli(url, command)
         assert done.returncode == 1 and "migrate" in done.stderr
     assert not (tmp_path / "missing.db").exists()

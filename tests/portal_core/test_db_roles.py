@@ -28,11 +28,12 @@ from portal_core import (
     identity,
     messaging,
     records,
+    retention,
     security_alerts,
 )
 from portal_core.actors import Actor
 from portal_core.cli import migrate
-from portal_core.config import PROJECT_ROOT
+from portal_core.config import PROJECT_ROOT, Settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput, LockedOut, VerificationFailed
 from portal_core.models import AuditEvent, Patient
@@ -135,6 +136,7 @@ def _exercise_the_services(db: Database) -> None:
     assert deliveries.claim(db, "sms:SM1", "sms", key, now=NOW).fresh
     deliveries.complete(db, "sms:SM1", "<Response/>", now=NOW)
     later = NOW + timedelta(days=2)
+    assert retention.prune(db, now=later, settings=Settings()).deliveries == 1
     # Two lockouts in a row on another number: escalation and an operator alert.
     stranger, at = "+12545550199", later
     for _ in range(2):
