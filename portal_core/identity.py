@@ -69,7 +69,7 @@ class PhoneLocked(LockedOut):
 
 
 def _wait_in_words(wait: timedelta) -> str:
-    """ "12 minutes", or in hours once it is longer than an hour and a half ("3 hours")."""
+    """The wait as the person hears it: minutes, or hours once it is over an hour and a half."""
     minutes = max(1, math.ceil(wait.total_seconds() / 60))
     if minutes <= 90:
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
@@ -490,8 +490,8 @@ def lockout_length(base_minutes: int, lockouts: int) -> timedelta:
     """How long the `lockouts`-th lockout of a streak lasts: the configured minutes, then twice
     as long each time the number is locked again within a day, at most MAX_LOCKOUT.
 
-    A fixed lockout lets someone who holds (or spoofs) a number lock its owner out forever at
-    three guesses per half hour; doubling makes sustained guessing pointless quickly.
+    A fixed 30-minute lockout allows three guesses every half hour, 144 a day, forever;
+    doubling leaves about 18 on the first day and 3 a day after that.
     """
     doublings = min(max(lockouts, 1) - 1, 16)  # 2**16 half hours is far past the cap anyway
     return min(timedelta(minutes=base_minutes) * 2**doublings, MAX_LOCKOUT)
