@@ -1,8 +1,13 @@
-"""The command line: `python -m portal_core.cli migrate | seed | demo-identities`.
+"""The command line: `python -m portal_core.cli COMMAND`, `--help` lists them.
+
+migrate, seed, demo-identities: the database and its demo population. roles: the PostgreSQL
+owner and runtime roles. prune-deliveries: drop stored webhook replies past their retention.
+security-alerts: what operators should look at.
 
 Settings come from the environment (`PORTAL_DATABASE_URL`, `.env`) exactly as for the portal
-itself. Expected failures (database unreachable, schema missing, already seeded, a bad date)
-print one plain line on stderr and exit with status 1; argparse exits with 2 on bad usage.
+itself; `migrate` uses `PORTAL_MIGRATION_DATABASE_URL` (the schema owner) when it is set.
+Expected failures (database unreachable, schema missing, already seeded, a bad date) print one
+plain line on stderr and exit with status 1; argparse exits with 2 on bad usage.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from alembic import command
@@ -22,6 +27,7 @@ from sqlalchemy import create_engine, inspect, pool, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from portal_core import db_roles, retention, security_alerts
 from portal_core.config import PROJECT_ROOT, Settings, load_settings
 from portal_core.database import Database
 from portal_core.errors import PortalError
@@ -87,8 +93,64 @@ def sqlite_path(database_url: str) -> Path | None:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    revision = migrate(settings.database_url)
-    print(f"Database {safe_url(settings.database_url)} is at revision {revision} (head).")
+    url = settings.migration_database_url or settings.database_url
+    revision = migrate(url)
+    print(f"Database {safe_url(url)} is at revision {revision} (head).")
+    return 0
+
+
+def cmd_roles(args: argparse.Namespace, settings: Settings) -> int:
+    report = db_roles.create_roles(
+        settings.database_url,
+        args.owner,
+        args.runtime,
+        owner_password=os.environ.get("PORTAL_DB_OWNER_PASSWORD") or None,
+        runtime_password=os.environ.get("PORTAL_DB_RUNTIME_PASSWORD") or None,
+    )
+    created = ", ".join(report.created) or "none (both existed)"
+    print(f"Database {report.database}: roles created: {created}.")
+    if report.reowned:
+        print(f"Now owned by {args.owner}: {', '.join(report.reowned)}.")
+    print(
+        f"{args.owner} owns the schema: run migrations as it (PORTAL_MIGRATION_DATABASE_URL). "
+        f"{args.runtime} may read and write the portal's tables but only INSERT and SELECT "
+        "audit rows: the assistant connects as it (PORTAL_DATABASE_URL)."
+    )
+    return 0
+
+
+def cmd_prune_deliveries(args: argparse.Namespace, settings: Settings) -> int:
+    db = _migrated_database(settings.database_url)
+    try:
+        pruned = retention.prune(db, settings=settings)
+    except ValueError as exc:  # the retention setting itself is unusable
+        raise CliError(str(exc)) from None
+    finally:
+        db.dispose()
+    print(
+        f"Deleted {pruned.deliveries} webhook deliveries and {pruned.conversations} SMS "
+        f"conversation states older than {pruned.cutoff.isoformat(timespec='seconds')} "
+        f"({settings.delivery_retention_hours} h retention)."
+    )
+    return 0
+
+
+def cmd_security_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    db = _migrated_database(settings.database_url)
+    try:
+        alerts = security_alerts.list_alerts(db, since=args.since, limit=args.limit)
+    finally:
+        db.dispose()
+    if not alerts:
+        print("No security alerts" + (f" since {args.since.isoformat()}." if args.since else "."))
+        return 0
+    for alert in alerts:
+        print(
+            f"#{alert.alert_id}  {alert.raised_at.isoformat(timespec='seconds')}  {alert.kind}  "
+            f"{alert.phone or '-'}"
+        )
+        print(textwrap.fill(alert.detail, width=100, initial_indent="    ",
+                            subsequent_indent="    "))  # fmt: skip
     return 0
 
 
@@ -136,6 +198,20 @@ def _require_schema(db: Database) -> None:
         raise CliError(
             "The database has no portal tables yet. Run `python -m portal_core.cli migrate` first."
         )
+
+
+def _migrated_database(database_url: str) -> Database:
+    """The portal database, refused with the usual message when it has no tables yet."""
+    path = sqlite_path(database_url)
+    if path is not None and not path.exists():
+        raise CliError(NOT_MIGRATED)
+    db = Database(database_url)
+    try:
+        _require_schema(db)
+    except BaseException:
+        db.dispose()
+        raise
+    return db
 
 
 def _seeded_database(database_url: str) -> Database | None:
@@ -236,10 +312,35 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
 
 
+def _utc_moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date or time in ISO form (2026-11-25 or 2026-11-25T15:00): {text!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= security_alerts.MAX_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"a number from 1 to {security_alerts.MAX_LIMIT}: {text!r}"
+        )
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m portal_core.cli",
-        description="Genesis Assist portal database: migrate, seed demo data, list demo users.",
+        description=(
+            "Genesis Assist portal database: migrate, seed demo data, list demo users, "
+            "database roles, retention and security alerts."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -259,6 +360,36 @@ def build_parser() -> argparse.ArgumentParser:
     ids_cmd.add_argument("--today", type=_iso_date, default=None, help="ages as of this date")
     ids_cmd.add_argument("--markdown", action="store_true", help="a Markdown table (README)")
     ids_cmd.set_defaults(handler=cmd_demo_identities)
+
+    roles_cmd = commands.add_parser(
+        "roles",
+        help="PostgreSQL: create the schema-owner and runtime roles (run as a superuser)",
+        description=(
+            "Create (or complete) the two roles of a PostgreSQL deployment on the database "
+            "PORTAL_DATABASE_URL names, connected as a superuser: OWNER owns the schema and "
+            "runs migrations; RUNTIME, which the assistant uses, may only INSERT and SELECT "
+            "audit rows and owns nothing. Passwords, if any, come from PORTAL_DB_OWNER_PASSWORD "
+            "and PORTAL_DB_RUNTIME_PASSWORD (never from the command line). Idempotent."
+        ),
+    )
+    roles_cmd.add_argument("--owner", required=True, help="the schema owner's role name")
+    roles_cmd.add_argument("--runtime", required=True, help="the application's role name")
+    roles_cmd.set_defaults(handler=cmd_roles)
+
+    prune_cmd = commands.add_parser(
+        "prune-deliveries",
+        help="delete stored webhook replies older than PORTAL_DELIVERY_RETENTION_HOURS",
+    )
+    prune_cmd.set_defaults(handler=cmd_prune_deliveries)
+
+    alerts_cmd = commands.add_parser(
+        "security-alerts", help="list security alerts (repeated lockouts), newest first"
+    )
+    alerts_cmd.add_argument(
+        "--since", type=_utc_moment, default=None, help="only alerts raised since (ISO, UTC)"
+    )
+    alerts_cmd.add_argument("--limit", type=_limit, default=100, help="at most this many")
+    alerts_cmd.set_defaults(handler=cmd_security_alerts)
     return parser
 
 

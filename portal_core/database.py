@@ -20,9 +20,15 @@ from portal_core.errors import PortalError
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite ignores foreign keys unless asked, and WAL lets readers run during a write."""
+    """SQLite ignores foreign keys unless asked, and WAL lets readers run during a write.
+
+    Recursive triggers make the row that `INSERT OR REPLACE` deletes fire DELETE triggers, so
+    the audit log's append-only trigger stops a REPLACE over an audit row from this connection
+    too (the migration's BEFORE INSERT trigger stops it from any connection).
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA recursive_triggers=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()

@@ -4,7 +4,8 @@ Twilio retries a webhook it believes failed (a timeout, a dropped connection), s
 the same step of a call can arrive twice, possibly at two Rasa replicas. Running the turn twice
 would book twice or send two answers. A delivery is therefore claimed in the database before the
 turn runs (an insert that only one caller can win) and its answer is stored when the turn ends;
-any later copy gets the stored answer again.
+any later copy gets the stored answer again. The stored answers hold health details, so they
+are deleted after the retention period (`retention.py`); claiming prunes them as it goes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from portal_core import retention
 from portal_core.clock import utcnow
+from portal_core.config import Settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
 from portal_core.models import WebhookDelivery
@@ -53,11 +56,16 @@ def claim(
     *,
     now: datetime | None = None,
     stale_after: timedelta = DEFAULT_STALE_AFTER,
+    settings: Settings | None = None,
 ) -> Claim:
-    """Claim the delivery `key`; exactly one of any number of concurrent callers gets `fresh`."""
+    """Claim the delivery `key`; exactly one of any number of concurrent callers gets `fresh`.
+
+    Every call first prunes deliveries past their retention, when this process hasn't lately.
+    """
     key = _checked(key, MAX_KEY_LENGTH, "delivery id")
     conversation_id = _checked(conversation_id, MAX_CONVERSATION_ID_LENGTH, "conversation id")
     now = now or utcnow()
+    retention.prune_if_due(db, now=now, settings=settings)
     with db.transaction() as session:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         won = session.execute(

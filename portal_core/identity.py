@@ -3,7 +3,9 @@
 A caller or texter is known only by their phone number, which a whole family may share. They
 prove who they are with their date of birth and the last four digits of their DoD ID; the pair
 must match one person on that phone. Guessing is limited per phone: after a few wrong tries the
-phone is locked for a while. A verified conversation stays verified until it sits idle too long.
+phone is locked for a while. A verified conversation stays verified only on the channel and the
+number it was verified from, and only until it sits idle too long or reaches its absolute
+lifetime, whatever the activity: a conversation id is guessable, a phone's possession is not.
 """
 
 from __future__ import annotations
@@ -21,18 +23,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal_core import audit
-from portal_core.actors import Actor
+from portal_core.actors import CHANNELS, Actor
 from portal_core.clock import utcnow
 from portal_core.config import Settings, load_settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput, LockedOut, PortalError, VerificationFailed
-from portal_core.models import Patient, PhoneLockout, VerifiedSession
+from portal_core.models import Patient, PhoneLockout, SecurityAlert, VerifiedSession
 
 VERIFY_CHANNELS = ("sms", "voice", "web")
 MAX_SESSION_KEY_LENGTH = 80
 MAX_PHONE_LENGTH = 40
 MAX_DATE_LENGTH = 60
 EARLIEST_BIRTH_YEAR = 1900
+# A lockout that starts within this long of the previous one's end doubles it, up to the cap.
+REPEAT_WINDOW = timedelta(hours=24)
+MAX_LOCKOUT = timedelta(hours=24)
 HELP = "the MHS GENESIS Global Service Center at 1-800-600-9332, or your clinic"
 
 
@@ -56,12 +61,20 @@ class PhoneLocked(LockedOut):
 
     def __init__(self, locked_until: datetime, now: datetime) -> None:
         self.locked_until = locked_until
-        minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
         super().__init__(
             "For your security, verification from this phone is locked after too many attempts. "
-            f"Please try again in {minutes} minute{'s' if minutes != 1 else ''}, or for help "
-            f"now call {HELP}."
+            f"Please try again in {_wait_in_words(locked_until - now)}, or for help now call "
+            f"{HELP}."
         )
+
+
+def _wait_in_words(wait: timedelta) -> str:
+    """The wait as the person hears it: minutes, or hours once it is over an hour and a half."""
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    if minutes <= 90:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = math.ceil(minutes / 60)
+    return f"{hours} hours"
 
 
 @dataclass(frozen=True)
@@ -72,10 +85,11 @@ class VerifiedIdentity:
     channel: str
     session_key: str
     verified_at: datetime
+    phone: str
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.patient_id, self.channel)
+        return Actor(self.patient_id, self.channel, session=self.session_key)
 
     @property
     def is_premium(self) -> bool:
@@ -384,9 +398,11 @@ def verify(
 
     Input that can't be a date or a last-four is refused with `InvalidInput` and does not count
     as a failure (a typo is not a guess). Wrong details count against the phone; the attempt that
-    reaches `settings.lockout_attempts` locks it for `settings.lockout_minutes`. Failures older
-    than that window are forgiven: the limit is on a burst of guessing. The counter and the
-    audit entry are committed before the call raises, so a failure is never lost.
+    reaches `settings.lockout_attempts` locks it for `settings.lockout_minutes`, twice as long
+    for each further lockout within a day (`lockout_length`), with an operator alert from the
+    second on. Failures older than `lockout_minutes` are forgiven: the limit is on a burst of
+    guessing. The counter, the alert and the audit entry are committed before the call raises,
+    so a failure is never lost.
     """
     settings = settings or load_settings()
     now = now or utcnow()
@@ -421,7 +437,7 @@ def _attempt(
     def log(outcome: str, detail: str, patient: Patient | None = None) -> None:
         audit.record(
             session,
-            Actor(patient.id, channel) if patient else None,
+            Actor(patient.id, channel, session=session_key) if patient else None,
             subject_id=patient.id if patient else only,
             action="verify",
             resource="identity",
@@ -429,6 +445,7 @@ def _attempt(
             outcome=outcome,
             detail=detail,
             channel=channel,
+            conversation_id=session_key,
             now=now,
         )
 
@@ -444,7 +461,7 @@ def _attempt(
     if len(matches) == 1:
         patient = matches[0]
         lockout.failed_attempts, lockout.last_failure_at = 0, None
-        identity = _start_session(session, patient, session_key, channel, now)
+        identity = _start_session(session, patient, session_key, channel, phone, now)
         log("ok", "verified", patient)
         return identity
     if len(matches) > 1:
@@ -455,24 +472,103 @@ def _attempt(
             f"Sorry, I can't confirm who you are from those details. Please call {HELP}."
         )
 
-    return _count_failure(lockout, now, settings, log)
+    def alert(row: PhoneLockout, length: timedelta) -> None:
+        _raise_lockout_alert(
+            session,
+            row,
+            length,
+            subject_id=only,
+            channel=channel,
+            session_key=session_key,
+            now=now,
+        )
+
+    return _count_failure(lockout, now, settings, log, alert)
+
+
+def lockout_length(base_minutes: int, lockouts: int) -> timedelta:
+    """How long the `lockouts`-th lockout of a streak lasts: the configured minutes, then twice
+    as long each time the number is locked again within a day, at most MAX_LOCKOUT.
+
+    A fixed 30-minute lockout allows three guesses every half hour, 144 a day, forever;
+    doubling leaves about 18 on the first day and 3 a day after that.
+    """
+    doublings = min(max(lockouts, 1) - 1, 16)  # 2**16 half hours is far past the cap anyway
+    return min(timedelta(minutes=base_minutes) * 2**doublings, MAX_LOCKOUT)
 
 
 def _count_failure(
-    lockout: PhoneLockout, now: datetime, settings: Settings, log: Callable[[str, str], None]
+    lockout: PhoneLockout,
+    now: datetime,
+    settings: Settings,
+    log: Callable[[str, str], None],
+    alert: Callable[[PhoneLockout, timedelta], None],
 ) -> PortalError:
-    """One more wrong guess for the phone; the one that reaches the limit starts the lockout."""
+    """One more wrong guess for the phone; the one that reaches the limit starts the lockout.
+
+    A lockout that starts within REPEAT_WINDOW of the previous one's end continues its streak
+    and lasts twice as long; from the second in a streak on, operators get an alert.
+    """
     lockout.failed_attempts += 1
     lockout.last_failure_at = now
-    if lockout.failed_attempts >= settings.lockout_attempts:
-        lockout.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-        log(
-            "failed",
-            f"failure {lockout.failed_attempts}; locked for {settings.lockout_minutes} min",
-        )
-        return PhoneLocked(lockout.locked_until, now)
-    log("failed", f"failure {lockout.failed_attempts} of {settings.lockout_attempts}")
-    return DetailsDoNotMatch(settings.lockout_attempts - lockout.failed_attempts)
+    if lockout.failed_attempts < settings.lockout_attempts:
+        log("failed", f"failure {lockout.failed_attempts} of {settings.lockout_attempts}")
+        return DetailsDoNotMatch(settings.lockout_attempts - lockout.failed_attempts)
+    previous_end = lockout.last_locked_until
+    repeated = previous_end is not None and now - previous_end < REPEAT_WINDOW
+    lockout.lockouts = (lockout.lockouts or 0) + 1 if repeated else 1
+    length = lockout_length(settings.lockout_minutes, lockout.lockouts)
+    lockout.locked_until = lockout.last_locked_until = now + length
+    minutes = int(length.total_seconds() // 60)
+    log(
+        "failed",
+        f"failure {lockout.failed_attempts}; lockout {lockout.lockouts} in a row, "
+        f"locked for {minutes} min",
+    )
+    if lockout.lockouts >= 2:
+        alert(lockout, length)
+    return PhoneLocked(lockout.locked_until, now)
+
+
+def _raise_lockout_alert(
+    session: Session,
+    lockout: PhoneLockout,
+    length: timedelta,
+    *,
+    subject_id: int | None,
+    channel: str,
+    session_key: str,
+    now: datetime,
+) -> None:
+    """A security alert operators can list, audited in the same transaction as the lockout."""
+    masked = _masked_phone(lockout.phone)
+    assert lockout.locked_until is not None  # just set by the caller
+    alert = SecurityAlert(
+        raised_at=now,
+        kind="repeated_lockout",
+        phone=lockout.phone,
+        detail=(
+            f"{masked} locked out again within 24 h of its last lockout ending "
+            f"(lockout {lockout.lockouts} in a row, now {int(length.total_seconds() // 60)} "
+            f"min, until {lockout.locked_until.isoformat()}); attempts came by {channel}. "
+            "Someone may be guessing this number's details, or locking its owner out."
+        ),
+    )
+    session.add(alert)
+    session.flush()
+    audit.record(
+        session,
+        None,
+        subject_id=subject_id,
+        action="security_alert",
+        resource="identity",
+        resource_id=masked,
+        outcome="alert",
+        detail=f"alert {alert.id}: repeated_lockout, lockout {lockout.lockouts} in a row",
+        channel=channel,
+        conversation_id=session_key,
+        now=now,
+    )
 
 
 def _lock_row(session: Session, phone: str) -> PhoneLockout:
@@ -510,13 +606,13 @@ def _masked_phone(phone: str) -> str:
 
 
 def _start_session(
-    session: Session, patient: Patient, session_key: str, channel: str, now: datetime
+    session: Session, patient: Patient, session_key: str, channel: str, phone: str, now: datetime
 ) -> VerifiedIdentity:
     row = session.get(VerifiedSession, session_key)
     if row is None:
         row = VerifiedSession(session_key=session_key)
         session.add(row)
-    row.patient_id, row.channel = patient.id, channel
+    row.patient_id, row.channel, row.phone = patient.id, channel, phone
     row.verified_at = row.last_seen_at = now
     return _identity(row, patient)
 
@@ -529,6 +625,7 @@ def _identity(row: VerifiedSession, patient: Patient) -> VerifiedIdentity:
         channel=row.channel,
         session_key=row.session_key,
         verified_at=row.verified_at,
+        phone=row.phone,
     )
 
 
@@ -539,12 +636,18 @@ def current_identity(
     db: Database,
     session_key: str,
     *,
+    channel: str,
+    phone: str | None,
     now: datetime | None = None,
     settings: Settings | None = None,
 ) -> VerifiedIdentity | None:
-    """Who this conversation proved to be, if it has not sat idle past the limit.
+    """Who this conversation proved to be, asked from `channel` by the holder of `phone`.
 
-    Each use counts as activity; an idle session is deleted, so it can't come back to life.
+    None, and the session deleted so it can't come back to life, when the request comes from
+    another channel or another number than the verification did (someone naming a conversation
+    id they guessed; audited, since it is an attack or a bug), when the session has sat idle
+    past `session_idle_minutes`, or when it is `session_max_minutes` old, however busy it was:
+    a session kept alive by polling must still end. Each successful use counts as activity.
     """
     settings = settings or load_settings()
     now = now or utcnow()
@@ -553,13 +656,45 @@ def current_identity(
         row = session.get(VerifiedSession, session_key)
         if row is None:
             return None
-        if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        mismatch = _mismatch(row, channel, phone)
+        if mismatch is not None:
+            audit.record(
+                session,
+                None,
+                subject_id=row.patient_id,
+                action="use_session",
+                resource="identity",
+                resource_id=_masked_phone(row.phone),
+                outcome="refused",
+                detail=f"{mismatch}; the session was ended",
+                channel=channel if channel in CHANNELS else "system",
+                conversation_id=session_key,
+                now=now,
+            )
+            session.delete(row)
+            return None
+        idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
+        too_old = now - row.verified_at >= timedelta(minutes=settings.session_max_minutes)
+        if idle or too_old:
             session.delete(row)
             return None
         row.last_seen_at = max(row.last_seen_at, now)
         patient = session.get(Patient, row.patient_id)
         assert patient is not None  # foreign key
         return _identity(row, patient)
+
+
+def _mismatch(row: VerifiedSession, channel: str, phone: str | None) -> str | None:
+    """Why this request may not use the session, or None when it comes from where it was made."""
+    if channel != row.channel:
+        return f"asked from channel {str(channel)[:12]!r}, verified on {row.channel!r}"
+    try:
+        number = normalize_phone(phone) if phone is not None else None
+    except InvalidInput:
+        number = None
+    if number is None or not hmac.compare_digest(number.encode(), row.phone.encode()):
+        return "asked from another phone number"
+    return None
 
 
 def end_session(db: Database, session_key: str, *, now: datetime | None = None) -> bool:
@@ -571,7 +706,7 @@ def end_session(db: Database, session_key: str, *, now: datetime | None = None) 
             return False
         audit.record(
             session,
-            Actor(row.patient_id, row.channel),
+            Actor(row.patient_id, row.channel, session=row.session_key),
             subject_id=row.patient_id,
             action="end_session",
             resource="identity",

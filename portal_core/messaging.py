@@ -11,7 +11,6 @@ team, who can change the record, and never to technical support.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from portal_core import access, audit, safety
+from portal_core import access, audit, free_text, safety
 from portal_core.actors import Actor
 from portal_core.business_days import add_business_days
 from portal_core.clock import as_utc, utcnow
@@ -574,15 +573,12 @@ def _default_subject(category: str, body: str) -> str:
 
 
 def _clean(text: object, *, what: str) -> str:
-    """Printable text, trimmed: PostgreSQL refuses NUL characters and control codes help nobody."""
+    """The text without control characters (`free_text.clean`), trimmed."""
     if not isinstance(text, str):
         raise InvalidInput(f"Sorry, I couldn't read that {what}.")
     if len(text) > _HARD_CEILING:
         raise MessageTooLong()
-    kept = "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
-    return kept.strip()
+    return free_text.clean(text).strip()
 
 
 def _normalize(text: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
-from portal_core import access, audit, safety
+from portal_core import access, audit, free_text, safety
 from portal_core.actors import Actor
 from portal_core.clock import now_or as _now
 from portal_core.config import Settings, load_settings
@@ -435,13 +434,10 @@ def _local_today(patient: Patient, now: datetime, fallback_zone: str | None = No
 
 
 def _clean_text(text: object, *, limit: int, what: str) -> str:
-    """Printable text only: PostgreSQL refuses NUL characters and control codes help nobody."""
+    """The text without control characters (`free_text.clean`), trimmed, at most `limit`."""
     if not isinstance(text, str):
         raise InvalidInput(f"Sorry, I couldn't read that {what}.")
-    kept = "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
-    kept = kept.strip()
+    kept = free_text.clean(text).strip()
     if len(kept) > limit:
         raise InvalidInput(
             f"Sorry, that {what} is too long ({len(kept):,} characters). Please keep it under "

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from difflib import get_close_matches
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
-from portal_core import access, audit, prescriptions
+from portal_core import access, audit, disclosure, prescriptions
 from portal_core.actors import Actor
 from portal_core.clock import as_utc
 from portal_core.clock import now_or as _now
@@ -262,17 +263,7 @@ def lab_results(
     with db.transaction() as session:
         patient = access.require(session, actor, patient_id, Capability.RESULTS, now=now)
         zone = _zone(patient)
-        rows = session.scalars(
-            select(LabResult).where(LabResult.patient_id == patient_id, LabResult.status == "final")
-        )
-        visible = [
-            r
-            for r in rows
-            if _released(r.resulted_at, now)
-            and (since is None or (r.resulted_at or r.collected_at) > since)
-            and (not terms or _mentions(f"{r.test_name} {r.panel or ''}", terms))
-        ]
-        visible.sort(key=lambda r: (r.resulted_at or r.collected_at, r.id), reverse=True)
+        visible = _visible_labs(session, patient_id, terms, since, now)
         views = [_lab_view(r, zone) for r in visible[:limit]]
         _audit_disclosure(
             session, actor, patient_id, "view_lab_results", "lab_result",
@@ -306,31 +297,107 @@ def reports(
     terms = _query_terms(about, kinds)
     since = as_utc(only_new_since) if only_new_since is not None else None
     with db.transaction() as session:
-        first, *others = _capabilities(kinds)
-        patient = access.require(session, actor, patient_id, first, now=now)
-        for capability in others:
-            access.require(session, actor, patient_id, capability, now=now)
+        patient = _require_report_access(session, actor, patient_id, kinds, now)
         zone = _zone(patient)
-        rows = session.scalars(
-            select(Report).where(
-                Report.patient_id == patient_id,
-                Report.status == "final",
-                Report.kind.in_(kinds),
-            )
-        )
-        visible = [
-            r
-            for r in rows
-            if _released(r.resulted_at, now)
-            and (since is None or (r.resulted_at or r.performed_at) > since)
-            and (not terms or _mentions(f"{r.title} {r.summary}", terms))
-        ]
-        visible.sort(key=lambda r: (r.resulted_at or r.performed_at, r.id), reverse=True)
+        visible = _visible_reports(session, patient_id, kinds, terms, since, now)
         views = [_report_view(r, zone) for r in visible[:limit]]
         _audit_disclosure(
             session, actor, patient_id, "view_reports", "report", [v.report_id for v in views], now
         )
     return views
+
+
+@dataclass(frozen=True)
+class ResultsAnswer:
+    """What a channel may be told about the results asked for.
+
+    `labs` or `reports` hold what was disclosed (and audited as disclosed). When the channel may
+    not carry health details (SMS without consent), both are empty and `withheld` counts the
+    results that are ready: the person is told only that there is something to see.
+    """
+
+    kind: str  # lab | radiology | pathology | clinical_note
+    labs: tuple[LabResultView, ...] = ()
+    reports: tuple[ReportView, ...] = ()
+    withheld: int = 0
+
+    @property
+    def found(self) -> int:
+        """How many results answer the question, whether disclosed or withheld."""
+        return len(self.labs) + len(self.reports) + self.withheld
+
+
+DISCLOSURE_CHANNELS = ("web", "sms", "voice")
+
+
+def results_for_channel(
+    db: Database,
+    actor: Actor,
+    patient_id: int,
+    *,
+    channel: str,
+    wanted: ResultType | None = None,
+    limit: int = 10,
+    now: datetime | None = None,
+) -> ResultsAnswer:
+    """The results `wanted` (lab results when None), as far as `channel` may carry them.
+
+    The disclosure rule (`disclosure.allowed`: by SMS only with the consent of the patient and
+    of the person texting) is applied before any value is read. What is withheld is audited as
+    withheld (outcome `withheld`, naming the results not sent), never as a disclosure; what is
+    sent is audited as disclosed through `channel`. Access rules come first, as for every read.
+    """
+    now = _now(now)
+    patient_id = _require_id(patient_id)
+    limit = _require_limit(limit)
+    if channel not in DISCLOSURE_CHANNELS:
+        raise InvalidInput("Sorry, results can't be sent through this channel.")
+    kind = wanted.kind if wanted is not None else "lab"
+    about = wanted.terms[0] if wanted is not None and wanted.terms else None
+    kinds = (kind,)
+    with db.transaction() as session:
+        if kind == "lab":
+            patient = access.require(session, actor, patient_id, Capability.RESULTS, now=now)
+            action, resource = "view_lab_results", "lab_result"
+        else:
+            patient = _require_report_access(session, actor, patient_id, kinds, now)
+            action, resource = "view_reports", "report"
+        terms = _query_terms(about, kinds)
+        may_send = disclosure.allowed(session, patient_id, channel, recipient_id=actor.patient_id)
+        if not may_send:
+            ids = _withheld_ids(session, patient_id, kind, terms, now)[:limit]
+            audit.record(
+                session,
+                actor,
+                subject_id=patient_id,
+                action=action,
+                resource=resource,
+                outcome="withheld",
+                detail=(
+                    "ids=" + ",".join(str(i) for i in ids) + f"; not sent by {channel}: "
+                    "no consent to health details by text"
+                ),
+                channel=channel,
+                now=now,
+            )
+            return ResultsAnswer(kind=kind, withheld=len(ids))
+        zone = _zone(patient)
+        if kind == "lab":
+            labs = tuple(
+                _lab_view(r, zone)
+                for r in _visible_labs(session, patient_id, terms, None, now)[:limit]
+            )
+            shown: Sequence[int] = [v.result_id for v in labs]
+            answer = ResultsAnswer(kind=kind, labs=labs)
+        else:
+            found = tuple(
+                _report_view(r, zone)
+                for r in _visible_reports(session, patient_id, kinds, terms, None, now)[:limit]
+            )
+            shown = [v.report_id for v in found]
+            answer = ResultsAnswer(kind=kind, reports=found)
+        _audit_disclosure(session, actor, patient_id, action, resource, shown, now, channel)
+    return answer
 
 
 def immunizations(
@@ -471,6 +538,7 @@ def _audit_disclosure(
     resource: str,
     ids: Sequence[int],
     now: datetime,
+    channel: str | None = None,
 ) -> None:
     """One entry per call, naming every record disclosed (or none)."""
     audit.record(
@@ -480,8 +548,86 @@ def _audit_disclosure(
         action=action,
         resource=resource,
         detail="ids=" + ",".join(str(i) for i in ids),
+        channel=channel,
         now=now,
     )
+
+
+def _require_report_access(
+    session: Session, actor: Actor, patient_id: int, kinds: Sequence[str], now: datetime
+) -> Patient:
+    first, *others = _capabilities(kinds)
+    patient = access.require(session, actor, patient_id, first, now=now)
+    for capability in others:
+        access.require(session, actor, patient_id, capability, now=now)
+    return patient
+
+
+def _visible_labs(
+    session: Session,
+    patient_id: int,
+    terms: Sequence[str],
+    since: datetime | None,
+    now: datetime,
+    *,
+    columns: Sequence[Any] = (),
+) -> list[LabResult]:
+    """Final, released lab results matching `terms`, newest first (`columns`: load only those)."""
+    query = select(LabResult).where(LabResult.patient_id == patient_id, LabResult.status == "final")
+    if columns:
+        query = query.options(load_only(*columns))
+    visible = [
+        r
+        for r in session.scalars(query)
+        if _released(r.resulted_at, now)
+        and (since is None or (r.resulted_at or r.collected_at) > since)
+        and (not terms or _mentions(f"{r.test_name} {r.panel or ''}", terms))
+    ]
+    visible.sort(key=lambda r: (r.resulted_at or r.collected_at, r.id), reverse=True)
+    return visible
+
+
+def _visible_reports(
+    session: Session,
+    patient_id: int,
+    kinds: Sequence[str],
+    terms: Sequence[str],
+    since: datetime | None,
+    now: datetime,
+) -> list[Report]:
+    """Final, released reports of `kinds` matching `terms`, newest first."""
+    rows = session.scalars(
+        select(Report).where(
+            Report.patient_id == patient_id,
+            Report.status == "final",
+            Report.kind.in_(kinds),
+        )
+    )
+    visible = [
+        r
+        for r in rows
+        if _released(r.resulted_at, now)
+        and (since is None or (r.resulted_at or r.performed_at) > since)
+        and (not terms or _mentions(f"{r.title} {r.summary}", terms))
+    ]
+    visible.sort(key=lambda r: (r.resulted_at or r.performed_at, r.id), reverse=True)
+    return visible
+
+
+def _withheld_ids(
+    session: Session, patient_id: int, kind: str, terms: Sequence[str], now: datetime
+) -> list[int]:
+    """Which results would answer, found without loading a lab value."""
+    if kind == "lab":
+        names = (
+            LabResult.id,
+            LabResult.test_name,
+            LabResult.panel,
+            LabResult.collected_at,
+            LabResult.resulted_at,
+        )
+        return [r.id for r in _visible_labs(session, patient_id, terms, None, now, columns=names)]
+    return [r.id for r in _visible_reports(session, patient_id, (kind,), terms, None, now)]
 
 
 def _zone(patient: Patient) -> ZoneInfo:

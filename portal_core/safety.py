@@ -67,7 +67,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 
 import yaml
 
-from portal_core import audit
+from portal_core import audit, free_text
 from portal_core.actors import CHANNELS, Actor
 from portal_core.clock import as_utc, utcnow
 from portal_core.database import Database
@@ -568,7 +568,7 @@ def raise_alert(
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     at = as_utc(now) if now else utcnow()
-    detail = f"{finding.kind}: {finding.trigger[:_TRIGGER_MAX]}"
+    detail = free_text.clean(f"{finding.kind}: {finding.trigger[:_TRIGGER_MAX]}")
     with db.transaction() as session:
         known = patient_id is not None and session.get(Patient, patient_id) is not None
         alert_id = None

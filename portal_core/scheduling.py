@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from portal_core import access, audit, clinics
+from portal_core import access, audit, clinics, free_text
 from portal_core.actors import Actor
 from portal_core.business_days import add_business_days
 from portal_core.clinics import (
@@ -562,14 +562,15 @@ def _request_view(
 
 
 def clean_reason(reason: object) -> str | None:
-    """Printable, single-spaced text of at most MAX_REASON_CHARS; blank means no reason."""
+    """Single-spaced text without control characters (`free_text.clean`) of at most
+    MAX_REASON_CHARS; blank means no reason."""
     if reason is None:
         return None
     if not isinstance(reason, str):
         raise InvalidInput("Sorry, I couldn't read the reason for the visit. Please say it again.")
     if len(reason) > MAX_REASON_CHARS * 4:
         raise ReasonTooLong()
-    text = " ".join("".join(c if c.isprintable() else " " for c in reason).split())
+    text = " ".join(free_text.clean(reason).split())
     if len(text) > MAX_REASON_CHARS:
         raise ReasonTooLong()
     return text or None

@@ -80,13 +80,19 @@ def current_speaker(tracker: Tracker) -> Speaker | None:
         if bound and int(bound.group(1)) != who.patient_id:
             # A conversation the channel bound to one patient, continued with another's token.
             raise web_tokens.InvalidToken()
-        return Speaker(Actor(who.patient_id, "web"), who.assurance_level == "premium")
+        actor = Actor(who.patient_id, "web", session=session_key(tracker))
+        return Speaker(actor, who.assurance_level == "premium")
     found = identity.current_identity(
-        portal.database(), session_key(tracker), now=portal.now(), settings=portal.settings()
+        portal.database(),
+        session_key(tracker),
+        channel=channel,
+        phone=phone_of(tracker),
+        now=portal.now(),
+        settings=portal.settings(),
     )
     if found is None:
         return None
-    return Speaker(Actor(found.patient_id, channel), found.assurance_level == "premium")
+    return Speaker(found.actor, found.assurance_level == "premium")
 
 
 def speaker_or_error(tracker: Tracker) -> tuple[Speaker | None, str | None]:

@@ -9,10 +9,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import portal
-from bot.actions.conversation import channel_of, speaker_or_error
+from bot.actions.conversation import speaker_or_error
 from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id, task_speaker
-from portal_core import disclosure, people, records
-from portal_core.database import Database
+from portal_core import people, records
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
 
@@ -74,36 +73,34 @@ class ActionCheckResults(Action):
             return reset_task_slots()
         asked = str(tracker.get_slot("result_type") or "")
         wanted = records.find_result_type(asked) if asked else None
-        db, actor, patient, now = (
-            portal.database(),
-            speaker.actor,
-            subject_id(tracker),
-            portal.now(),
-        )
+        lab = wanted is None or wanted.kind == "lab"
         try:
-            if wanted is None or wanted.kind == "lab":
-                term = wanted.terms[0] if wanted and wanted.terms else None
-                labs = records.lab_results(
-                    db, actor, patient, test_name=term, limit=MAX_LISTED, now=now
-                )
-                lines = [lab_line(r) for r in labs]
-                heading = f"{_whose(tracker)} most recent lab results, newest first:"
-            else:
-                term = wanted.terms[0] if wanted.terms else None
-                found = records.reports(
-                    db, actor, patient, wanted.kind, about=term, limit=3, now=now
-                )
-                lines = [report_line(r) for r in found]
-                heading = f"{_whose(tracker)} {wanted.label}, newest first:"
+            # portal_core applies the SMS consent rule before reading any value, and audits a
+            # withheld answer as withheld.
+            answer = records.results_for_channel(
+                portal.database(),
+                speaker.actor,
+                subject_id(tracker),
+                channel=speaker.actor.channel,
+                wanted=wanted,
+                limit=MAX_LISTED if lab else 3,
+                now=portal.now(),
+            )
         except PortalError as exc:
             dispatcher.utter_message(text=exc.user_message)
             return reset_task_slots()
-        if not lines:
+        if lab:
+            lines = [lab_line(r) for r in answer.labs]
+            heading = f"{_whose(tracker)} most recent lab results, newest first:"
+        else:
+            lines = [report_line(r) for r in answer.reports]
+            heading = f"{_whose(tracker)} {wanted.label}, newest first:"
+        if not answer.found:
             what = wanted.label if wanted else "lab results"
             dispatcher.utter_message(
                 text=f"I don't see any final {what} yet. Results appear as soon as they're final."
             )
-        elif not may_text_results(tracker, db, actor.patient_id, patient):
+        elif answer.withheld:
             dispatcher.utter_message(text=RESULTS_WITHHELD_BY_TEXT)
         else:
             dispatcher.utter_message(text=heading + "\n" + "\n".join(f"- {x}" for x in lines))
@@ -121,13 +118,6 @@ RESULTS_WITHHELD_BY_TEXT = (
     "You can see them in the MHS GENESIS Patient Portal, or call this number and I'll read "
     "them to you once you've confirmed who you are."
 )
-
-
-def may_text_results(tracker: Tracker, db: Database, reader_id: int, patient_id: int) -> bool:
-    """Only SMS is restricted; portal_core decides (`disclosure.may_send_health_details`)."""
-    if channel_of(tracker) != "sms":
-        return True
-    return disclosure.may_send_health_details(db, patient_id, "sms", recipient_id=reader_id)
 
 
 class ActionImmunizationRecords(Action):

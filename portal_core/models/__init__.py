@@ -1,6 +1,6 @@
 """Every table, imported in one place so metadata (and Alembic) sees the whole schema."""
 
-from portal_core.models.audit import AuditEvent, CareTeamAlert
+from portal_core.models.audit import AuditEvent, CareTeamAlert, SecurityAlert
 from portal_core.models.base import Base, UTCDateTime
 from portal_core.models.channels import SmsConversation, SmsOptOut, WebhookDelivery
 from portal_core.models.clinics import AppointmentType, BookingPolicy, Clinic
@@ -42,6 +42,7 @@ __all__ = [
     "RefillStatusEvent",
     "RenewalRequest",
     "Report",
+    "SecurityAlert",
     "Slot",
     "SmsConversation",
     "SmsOptOut",

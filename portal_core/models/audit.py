@@ -21,6 +21,10 @@ class AuditEvent(Base):
     resource: Mapped[str] = Column(String(40), nullable=False)
     resource_id: Mapped[str | None] = Column(String(40))
     channel: Mapped[str] = Column(String(12), nullable=False)
+    # How the request really reached the portal (web, sms, voice; system for its own jobs).
+    transport: Mapped[str] = Column(String(12), nullable=False)
+    # The conversation (Rasa conversation id) the act belongs to, when there is one.
+    session: Mapped[str | None] = Column(String(120))
     outcome: Mapped[str] = Column(String(12), nullable=False, default="ok")
     detail: Mapped[str | None] = Column(Text)
 
@@ -37,3 +41,19 @@ class CareTeamAlert(Base):
     detail: Mapped[str] = Column(Text, nullable=False)
     channel: Mapped[str] = Column(String(12), nullable=False)
     created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+
+
+class SecurityAlert(Base):
+    """Something operators should look at, such as a number locked out again within a day.
+
+    Listed with `python -m portal_core.cli security-alerts`; each is audited as well. `phone`
+    is the full number so that an operator can act on it (call the patient, block the number).
+    """
+
+    __tablename__ = "security_alerts"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    raised_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, index=True)
+    kind: Mapped[str] = Column(String(30), nullable=False)
+    phone: Mapped[str | None] = Column(String(20))
+    detail: Mapped[str] = Column(Text, nullable=False)

@@ -659,14 +659,19 @@ def test_a_finished_call_ends_the_verification_and_forgets_the_choices(db: Datab
     conversation = f"voice:{caller.sid}"
     identity.verify(db, CALLER, conversation, "voice", "1985-06-15", "1234")
     sms_conversations.remember_choices(db, conversation, [Choice("Yes", "/affirm")])
-    assert identity.current_identity(db, conversation) is not None
+
+    def verified() -> bool:
+        found = identity.current_identity(db, conversation, channel="voice", phone=CALLER)
+        return found is not None
+
+    assert verified()
 
     status, body = caller.post("status", call_form(caller.sid, CallStatus="ringing"))
-    assert status == 200 and identity.current_identity(db, conversation) is not None
+    assert status == 200 and verified()
 
     status, body = caller.post("status", call_form(caller.sid, CallStatus="completed"))
     assert status == 200 and twiml(body) is not None
-    assert identity.current_identity(db, conversation) is None
+    assert not verified()
     assert sms_conversations.offered_choices(db, conversation) == []
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(VerifiedSession)) == 0

@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from portal_core import cli
+from portal_core import cli, identity
 from portal_core.config import PROJECT_ROOT
 from portal_core.database import Database
+from portal_core.errors import LockedOut, VerificationFailed
 from portal_core.models import Patient, Slot
 from portal_core.seed import DEMO_IDENTITIES
 
@@ -150,3 +151,70 @@ def test_demo_identities_without_a_database(
     assert out.startswith("| Name | Role |")
     assert len(out.strip().splitlines()) == 2 + len(DEMO_IDENTITIES)
     assert not missing.exists(), "listing must not create an empty database"
+
+
+def test_security_alerts_lists_repeated_lockouts_for_operators(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'portal.db'}"
+    assert run_cli(url, "migrate").returncode == 0
+    empty = run_cli(url, "security-alerts")
+    assert empty.returncode == 0 and empty.stdout.strip() == "No security alerts."
+
+    db = Database(url)
+    at = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
+    try:
+        for _ in range(2):  # locked, then locked again once the first lockout is over
+            for _ in range(3):
+                with pytest.raises((VerificationFailed, LockedOut)):
+                    identity.verify(
+                        db, "+12545550199", "sms:x", "sms", "1990-01-01", "0000", now=at
+                    )
+            at += timedelta(hours=1)
+    finally:
+        db.dispose()
+
+    listed = run_cli(url, "security-alerts", "--limit", "5")
+    assert listed.returncode == 0, listed.stderr
+    assert "repeated_lockout  +12545550199" in listed.stdout
+    assert "lockout 2 in a row" in listed.stdout
+    later = run_cli(url, "security-alerts", "--since", "2026-11-26")
+    assert later.stdout.strip() == "No security alerts since 2026-11-26T00:00:00+00:00."
+    bad = run_cli(url, "security-alerts", "--limit", "0")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_operator_commands_on_a_database_never_migrated(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing.db'}"
+    for command in ("security-alerts", "prune-deliveries"):
+        done = run_cli(url, command)
+        assert done.returncode == 1 and "migrate" in done.stderr
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_roles_refuses_sqlite_plainly(tmp_path: Path) -> None:
+    done = run_cli(f"sqlite:///{tmp_path / 'p.db'}", "roles", "--owner", "o", "--runtime", "r")
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip()
+        == "error: Database roles exist only on PostgreSQL; SQLite has no users."
+    )
+
+
+def test_migrate_runs_as_the_schema_owner_when_one_is_configured(tmp_path: Path) -> None:
+    app, owner = tmp_path / "app.db", tmp_path / "owner.db"
+    env = {
+        **os.environ,
+        "PORTAL_DATABASE_URL": f"sqlite:///{app}",
+        "PORTAL_MIGRATION_DATABASE_URL": f"sqlite:///{owner}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "portal_core.cli", "migrate"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert str(owner) in done.stdout
+    assert owner.exists() and not app.exists()

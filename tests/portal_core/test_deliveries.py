@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal_core import deliveries
+from portal_core.config import Settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
 from portal_core.models import WebhookDelivery
@@ -59,10 +60,11 @@ def test_different_deliveries_are_independent(db: Database) -> None:
 
 
 def test_old_deliveries_are_forgotten(db: Database) -> None:
-    deliveries.claim(db, "sms:old", "sms", CONVERSATION, now=NOW - timedelta(days=2))
-    deliveries.claim(db, KEY, "sms", CONVERSATION, now=NOW)
+    week = Settings(delivery_retention_hours=7 * 24)  # so that claiming doesn't prune first
+    deliveries.claim(db, "sms:old", "sms", CONVERSATION, now=NOW - timedelta(days=2), settings=week)
+    deliveries.claim(db, KEY, "sms", CONVERSATION, now=NOW, settings=week)
     assert deliveries.forget_before(db, NOW - timedelta(days=1)) == 1
-    assert not deliveries.claim(db, KEY, "sms", CONVERSATION, now=NOW).fresh
+    assert not deliveries.claim(db, KEY, "sms", CONVERSATION, now=NOW, settings=week).fresh
 
 
 @pytest.mark.parametrize("key", ["", "   ", "x" * 121])

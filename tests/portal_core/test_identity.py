@@ -8,11 +8,18 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from portal_core import audit, identity
-from portal_core.config import Settings
+from portal_core import audit, identity, security_alerts
+from portal_core.actors import Actor
+from portal_core.config import Settings, load_settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput, LockedOut, VerificationFailed
-from portal_core.models import AuditEvent, Patient, PhoneLockout, VerifiedSession
+from portal_core.models import (
+    AuditEvent,
+    Patient,
+    PhoneLockout,
+    SecurityAlert,
+    VerifiedSession,
+)
 from tests.factories import make_family, make_patient
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
@@ -39,6 +46,20 @@ def _verify(
     settings: Settings = SETTINGS,
 ) -> identity.VerifiedIdentity:
     return identity.verify(db, phone, key, "sms", dob, last4, now=at, settings=settings)
+
+
+def _current(
+    db: Database,
+    at: datetime,
+    *,
+    key: str = KEY,
+    channel: str = "sms",
+    phone: str | None = PHONE,
+    settings: Settings = SETTINGS,
+) -> identity.VerifiedIdentity | None:
+    return identity.current_identity(
+        db, key, channel=channel, phone=phone, now=at, settings=settings
+    )
 
 
 def _wrong(last4: str) -> str:
@@ -187,7 +208,7 @@ def test_matching_details_verify_the_conversation(db: Database) -> None:
     who = _verify(db, "June 15, 1985", last4)
     assert (who.patient_id, who.channel, who.session_key) == (pid, "sms", KEY)
     assert who.actor.patient_id == pid and who.is_premium
-    assert identity.current_identity(db, KEY, now=NOW, settings=SETTINGS) == who
+    assert _current(db, NOW) == who
     with db.transaction() as s:
         [entry] = audit.entries_for(s, pid)
     assert (entry.action, entry.outcome, entry.actor_id, entry.channel) == (
@@ -240,6 +261,85 @@ def test_a_locked_phone_stays_locked_for_the_configured_minutes(db: Database) ->
     with db.transaction() as s:
         outcomes = [e.outcome for e in audit.entries_for(s, pid)]
     assert outcomes == ["failed", "failed", "locked", "ok"]
+
+
+def _lock(db: Database, last4: str, at: datetime) -> datetime:
+    """Three wrong guesses from `at`, a minute apart; returns when the lockout ends."""
+    for i in range(2):
+        with pytest.raises(identity.DetailsDoNotMatch):
+            _verify(db, "06/15/1985", _wrong(last4), at=at + timedelta(minutes=i))
+    with pytest.raises(identity.PhoneLocked) as locked:
+        _verify(db, "06/15/1985", _wrong(last4), at=at + timedelta(minutes=2))
+    return locked.value.locked_until
+
+
+def test_each_lockout_within_a_day_of_the_last_lasts_twice_as_long_up_to_a_day(
+    db: Database,
+) -> None:
+    """A fixed 30-minute lockout let anyone holding the number lock its owner out forever."""
+    _, last4 = _patient(db)
+    t, lengths = NOW, []
+    for _ in range(8):
+        start = t + timedelta(minutes=2)  # the third guess locks
+        ends = _lock(db, last4, t)
+        lengths.append(int((ends - start).total_seconds() // 60))
+        t = ends  # the guessing resumes the moment the lockout is over
+    assert lengths == [30, 60, 120, 240, 480, 960, 1440, 1440]
+    with db.transaction() as s:
+        assert s.get(PhoneLockout, PHONE).lockouts == 8
+
+
+def test_a_lockout_more_than_a_day_after_the_last_one_ended_starts_over(db: Database) -> None:
+    _, last4 = _patient(db)
+    first_end = _lock(db, last4, NOW)
+    second_end = _lock(db, last4, first_end + timedelta(hours=2))
+    assert second_end - (first_end + timedelta(hours=2, minutes=2)) == timedelta(minutes=60)
+    day_later = second_end + timedelta(hours=24)
+    third_end = _lock(db, last4, day_later)
+    assert third_end - (day_later + timedelta(minutes=2)) == timedelta(minutes=30)
+    with db.transaction() as s:
+        assert s.get(PhoneLockout, PHONE).lockouts == 1
+        assert s.scalar(select(func.count()).select_from(SecurityAlert)) == 1  # the second
+
+
+def test_a_number_locked_again_within_a_day_raises_an_audited_operator_alert(
+    db: Database,
+) -> None:
+    pid, last4 = _patient(db)
+    first_end = _lock(db, last4, NOW)
+    assert security_alerts.list_alerts(db) == []
+
+    second_end = _lock(db, last4, first_end + timedelta(hours=3))
+    _lock(db, last4, second_end)
+
+    alerts = security_alerts.list_alerts(db)
+    assert [(a.kind, a.phone) for a in alerts] == [("repeated_lockout", PHONE)] * 2
+    newest, older = alerts
+    assert newest.raised_at == second_end + timedelta(minutes=2)
+    assert "lockout 3 in a row" in newest.detail and "lockout 2 in a row" in older.detail
+    assert "...0100" in newest.detail and PHONE not in newest.detail
+    since = security_alerts.list_alerts(db, since=second_end)
+    assert [a.alert_id for a in since] == [newest.alert_id]
+    with db.transaction() as s:
+        audited = [e for e in audit.entries_for(s, pid) if e.action == "security_alert"]
+    assert [(e.outcome, e.transport, e.session, e.actor_id) for e in audited] == [
+        ("alert", "sms", KEY, None)
+    ] * 2
+    assert audited[0].detail == f"alert {older.alert_id}: repeated_lockout, lockout 2 in a row"
+
+
+def test_a_long_lockout_is_told_in_hours() -> None:
+    err = identity.PhoneLocked(NOW + timedelta(hours=16), NOW)
+    assert "try again in 16 hours" in err.user_message
+    assert "90 minutes" in identity.PhoneLocked(NOW + timedelta(minutes=90), NOW).user_message
+
+
+@pytest.mark.parametrize(
+    ("base", "lockouts", "minutes"),
+    [(30, 1, 30), (30, 2, 60), (30, 6, 960), (30, 7, 1440), (30, 500, 1440), (5, 0, 5)],
+)
+def test_lockout_length(base: int, lockouts: int, minutes: int) -> None:
+    assert identity.lockout_length(base, lockouts) == timedelta(minutes=minutes)
 
 
 def test_success_resets_the_failure_count(db: Database) -> None:
@@ -340,14 +440,97 @@ def test_sessions_expire_after_idle_minutes_and_activity_keeps_them_alive(db: Da
     t = NOW
     for _ in range(3):  # 45 minutes of conversation, never 15 idle
         t += timedelta(minutes=15)
-        who = identity.current_identity(db, KEY, now=t, settings=SETTINGS)
+        who = _current(db, t)
         assert who is not None and who.patient_id == pid
     too_late = t + timedelta(minutes=15, seconds=1)
-    assert identity.current_identity(db, KEY, now=too_late, settings=SETTINGS) is None
+    assert _current(db, too_late) is None
     with db.transaction() as s:
         assert s.get(VerifiedSession, KEY) is None
     # Gone for good: going back in time does not revive it.
-    assert identity.current_identity(db, KEY, now=t, settings=SETTINGS) is None
+    assert _current(db, t) is None
+
+
+def test_the_session_remembers_the_number_it_was_verified_from(db: Database) -> None:
+    _, last4 = _patient(db)
+    identity.verify(db, "(254) 555-0100", KEY, "sms", "06/15/1985", last4, now=NOW)
+    with db.transaction() as s:
+        assert s.get(VerifiedSession, KEY).phone == PHONE
+    # The same number written another way is the same number.
+    assert _current(db, NOW, phone="254.555.0100") is not None
+
+
+def test_a_session_named_from_another_channel_gives_nothing_and_ends(db: Database) -> None:
+    """Conversation ids are guessable (`sms:<number>`): knowing one must not be enough."""
+    pid, last4 = _patient(db)
+    _verify(db, "06/15/1985", last4)
+
+    assert _current(db, NOW, channel="voice") is None
+    assert _current(db, NOW, channel="web") is None
+
+    # The probe burned the session: even its own channel must verify again.
+    assert _current(db, NOW) is None
+    with db.transaction() as s:
+        assert s.get(VerifiedSession, KEY) is None
+        refused = [e for e in audit.entries_for(s, pid) if e.action == "use_session"]
+    assert [(e.outcome, e.transport, e.session, e.actor_id) for e in refused] == [
+        ("refused", "voice", KEY, None)
+    ]
+    assert "verified on 'sms'" in (refused[0].detail or "")
+
+
+@pytest.mark.parametrize("phone", ["+12545550111", None, "", "not a phone", "+1" + "9" * 50])
+def test_a_session_asked_from_another_number_gives_nothing_and_ends(
+    db: Database, phone: str | None
+) -> None:
+    pid, last4 = _patient(db)
+    _verify(db, "06/15/1985", last4)
+
+    assert _current(db, NOW, phone=phone) is None
+    assert _current(db, NOW) is None
+    with db.transaction() as s:
+        outcomes = [(e.action, e.outcome) for e in audit.entries_for(s, pid)]
+    assert outcomes == [("verify", "ok"), ("use_session", "refused")]
+
+
+def test_a_session_ends_at_its_absolute_lifetime_however_busy(db: Database) -> None:
+    """Polling every 14 minutes used to keep a session alive for hours."""
+    pid, last4 = _patient(db)
+    _verify(db, "06/15/1985", last4)
+    t = NOW
+    while t + timedelta(minutes=14) < NOW + timedelta(minutes=60):
+        t += timedelta(minutes=14)
+        who = _current(db, t)
+        assert who is not None and who.patient_id == pid
+    assert t == NOW + timedelta(minutes=56)
+    assert _current(db, NOW + timedelta(minutes=60)) is None
+    with db.transaction() as s:
+        assert s.get(VerifiedSession, KEY) is None
+
+
+def test_the_absolute_lifetime_is_a_setting_and_counts_from_verification(db: Database) -> None:
+    _, last4 = _patient(db)
+    short = Settings(session_idle_minutes=15, session_max_minutes=20)
+    _verify(db, "06/15/1985", last4, settings=short)
+    assert _current(db, NOW + timedelta(minutes=10), settings=short) is not None
+    assert _current(db, NOW + timedelta(minutes=19), settings=short) is not None
+    assert _current(db, NOW + timedelta(minutes=20), settings=short) is None
+    # Verifying again starts a new lifetime.
+    later = NOW + timedelta(minutes=21)
+    _verify(db, "06/15/1985", last4, at=later, settings=short)
+    assert _current(db, later + timedelta(minutes=14), settings=short) is not None
+
+
+def test_the_session_lifetime_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTAL_SESSION_MAX_MINUTES", "45")
+    assert load_settings().session_max_minutes == 45
+    monkeypatch.delenv("PORTAL_SESSION_MAX_MINUTES")
+    assert load_settings().session_max_minutes == 60
+
+
+def test_the_actor_of_a_verified_session_names_its_conversation(db: Database) -> None:
+    pid, last4 = _patient(db)
+    who = _verify(db, "06/15/1985", last4)
+    assert who.actor == Actor(pid, "sms", session=KEY)
 
 
 def test_reverifying_as_someone_else_replaces_the_session(db: Database) -> None:
@@ -357,7 +540,7 @@ def test_reverifying_as_someone_else_replaces_the_session(db: Database) -> None:
         spouse = (fam.spouse.id, fam.spouse.date_of_birth, fam.spouse.dod_id[-4:])
     _verify(db, sponsor[1], sponsor[2])
     _verify(db, spouse[1], spouse[2], at=NOW + timedelta(minutes=1))
-    who = identity.current_identity(db, KEY, now=NOW + timedelta(minutes=2), settings=SETTINGS)
+    who = _current(db, NOW + timedelta(minutes=2))
     assert who is not None and who.patient_id == spouse[0]
 
 
@@ -366,15 +549,15 @@ def test_ending_a_session(db: Database) -> None:
     _verify(db, "06/15/1985", last4)
     assert identity.end_session(db, KEY, now=NOW) is True
     assert identity.end_session(db, KEY, now=NOW) is False
-    assert identity.current_identity(db, KEY, now=NOW, settings=SETTINGS) is None
+    assert _current(db, NOW) is None
     with db.transaction() as s:
         assert [e.action for e in audit.entries_for(s, pid)] == ["verify", "end_session"]
 
 
 def test_unknown_session_is_simply_unverified(db: Database) -> None:
-    assert identity.current_identity(db, "sms:+19995550100", now=NOW, settings=SETTINGS) is None
+    assert _current(db, NOW, key="sms:+19995550100") is None
     with pytest.raises(InvalidInput):
-        identity.current_identity(db, "k" * 10_000, now=NOW, settings=SETTINGS)
+        _current(db, NOW, key="k" * 10_000)
 
 
 def test_basic_accounts_can_verify_but_are_not_premium(db: Database) -> None:

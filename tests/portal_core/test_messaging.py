@@ -231,6 +231,17 @@ def test_control_characters_are_dropped(db: Database, world: World) -> None:
         assert s.get(Message, sent.message_id).body == "refill please"
 
 
+def test_bidirectional_controls_are_dropped_from_body_and_subject(
+    db: Database, world: World
+) -> None:
+    """U+202E would make staff read the text in another order than it was written."""
+    sent = send(db, world, body="call me \u202e0010-555\u202c ok", subject="\u2067Hi\u2069")
+    with db.transaction() as s:
+        message = s.get(Message, sent.message_id)
+        assert message.body == "call me 0010-555 ok"
+        assert s.get(MessageThread, sent.thread_id).subject == "Hi"
+
+
 @pytest.mark.parametrize("body", ["", "   \n\t ", "\x00"])
 def test_empty_message(db: Database, world: World, body: str) -> None:
     with pytest.raises(EmptyMessage):

@@ -7,6 +7,7 @@ the admin URL and dropped afterwards), because migrations must start from nothin
 from __future__ import annotations
 
 import io
+import sqlite3
 import uuid
 from argparse import Namespace
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from portal_core import audit
-from portal_core.cli import ALEMBIC_INI, alembic_config, migrate
+from portal_core.cli import ALEMBIC_INI, alembic_config, migrate, sqlite_path
 from portal_core.database import Database
 from portal_core.models import AuditEvent, Base
 from tests.conftest import PG_ADMIN_URL
@@ -163,3 +164,99 @@ def test_offline_sql_for_postgresql_includes_the_append_only_triggers() -> None:
     assert "CREATE FUNCTION audit_events_append_only()" in sql
     assert "BEFORE UPDATE ON audit_events" in sql
     assert "BEFORE DELETE ON audit_events" in sql
+
+
+def _one_audit_row(url: str) -> None:
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            audit.record(
+                session,
+                None,
+                subject_id=None,
+                action="read",
+                resource="results",
+                now=datetime(2025, 1, 2, 3, 4, tzinfo=timezone.utc),
+            )
+    finally:
+        db.dispose()
+
+
+REPLACE_ROW = (
+    "{verb} INTO audit_events (id, at, action, resource, channel, transport, outcome, detail) "
+    "VALUES (1, '2025-01-02 03:04:00', 'read', 'results', 'web', 'web', 'ok', 'rewritten')"
+)
+
+
+@pytest.mark.parametrize("verb", ["INSERT OR REPLACE", "REPLACE"])
+def test_audit_events_refuse_insert_or_replace_on_sqlite(
+    empty_url: str, engine: Engine, verb: str
+) -> None:
+    """A REPLACE deletes the row it conflicts with without firing DELETE triggers."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no INSERT OR REPLACE (ON CONFLICT DO UPDATE needs UPDATE)")
+    migrate(empty_url, log=False)
+    _one_audit_row(empty_url)
+    statement = REPLACE_ROW.format(verb=verb)
+
+    # From any connection, even one without the portal's pragmas...
+    raw = sqlite3.connect(str(sqlite_path(empty_url)), isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            raw.execute(statement)
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            raw.execute(
+                "INSERT INTO audit_events (id, at, action, resource, channel, transport, outcome) "
+                "VALUES (1, '2025-01-02', 'x', 'x', 'web', 'web', 'ok') "
+                "ON CONFLICT (id) DO UPDATE SET detail = 'rewritten'"
+            )
+    finally:
+        raw.close()
+    # ...and from the portal's own.
+    db = Database(empty_url)
+    try:
+        with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+            conn.execute(text(statement))
+    finally:
+        db.dispose()
+
+    with engine.connect() as conn:
+        assert conn.execute(select(AUDIT.c.detail)).all() == [(None,)]
+
+
+def test_upgrading_from_0002_keeps_old_audit_rows_and_ends_unbound_sessions(
+    empty_url: str, engine: Engine
+) -> None:
+    migrate(empty_url, "0002", log=False)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO patients (id, dod_id, first_name, last_name, date_of_birth, sex, "
+                "country, assurance_level, relationship_to_sponsor, sms_health_consent) VALUES "
+                "(1, '1234567890', 'Pat', 'Doe', '1985-06-15', 'U', 'US', 'premium', 'self', "
+                "false)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (at, action, resource, channel, outcome) "
+                "VALUES ('2025-01-02 03:04:00', 'read', 'results', 'sms', 'ok')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO verified_sessions (session_key, patient_id, channel, verified_at, "
+                "last_seen_at) VALUES ('sms:+12545550100', 1, 'sms', '2025-01-02', '2025-01-02')"
+            )
+        )
+
+    migrate(empty_url, log=False)
+
+    with engine.connect() as conn:
+        assert conn.execute(select(AUDIT.c.channel, AUDIT.c.transport, AUDIT.c.session)).all() == [
+            ("sms", "unknown", None)
+        ]
+        assert conn.execute(text("SELECT count(*) FROM verified_sessions")).scalar() == 0
+    _one_audit_row(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(AUDIT)).scalar() == 2

@@ -614,6 +614,22 @@ def test_refill_status_newest_first_with_pharmacy(db: Database, world: World) ->
 # ----------------------------------------------------------------------------------- renewals
 
 
+def test_control_and_bidirectional_characters_are_dropped_from_notes(
+    db: Database, world: World
+) -> None:
+    view = prescriptions.request_renewal(
+        db,
+        Actor(world.patient, "web"),
+        world.patient,
+        world.rx["lisinopril"],
+        note="\u202eplease\u202c\x00 renew\r\nthanks",
+        now=NOW,
+    )
+    with db.transaction() as s:
+        assert s.get(RenewalRequest, view.renewal_id).note == "please renew\nthanks"
+    assert view.note == "please renew\nthanks"
+
+
 def test_renewal_goes_to_the_prescribers_queue(db: Database, world: World) -> None:
     note = "Out of town till 12/10 😅 -- '; DROP TABLE renewal_requests; --"
     view = prescriptions.request_renewal(

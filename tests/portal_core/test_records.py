@@ -375,3 +375,133 @@ def test_reference_range_in_words(
     low: float | None, high: float | None, text: str | None, expected: str | None
 ) -> None:
     assert records.reference_range(low, high, text) == expected
+
+
+# ------------------------------------------------------------------- results through a channel
+
+
+def _consent(db: Database, patient_id: int, agreed: bool) -> None:
+    with db.transaction() as s:
+        s.get(Patient, patient_id).sms_health_consent = agreed
+
+
+def _audit_rows(db: Database, patient_id: int) -> list[tuple[str, str, str, str, str | None]]:
+    with db.transaction() as s:
+        return [
+            (e.action, e.outcome, e.channel, e.transport, e.detail)
+            for e in audit.entries_for(s, patient_id)
+        ]
+
+
+def test_results_asked_by_text_without_consent_are_withheld_and_audited_as_withheld(
+    db: Database, world: World
+) -> None:
+    """Withheld is not disclosed: the audit trail must not claim values went out by SMS."""
+    _consent(db, world.patient, False)
+    actor = Actor(world.patient, "sms", session="sms:+12545550100")
+
+    answer = records.results_for_channel(db, actor, world.patient, channel="sms", now=NOW)
+
+    assert answer == records.ResultsAnswer(kind="lab", withheld=4)
+    assert answer.found == 4 and answer.labs == () and answer.reports == ()
+    expected_ids = ",".join(
+        str(world.labs[k]) for k in ("ldl", "glucose", "hdl", "a1c")
+    )  # newest first, as they would have been listed
+    [row] = _audit_rows(db, world.patient)
+    assert row[:4] == ("view_lab_results", "withheld", "sms", "sms")
+    assert row[4] == f"ids={expected_ids}; not sent by sms: no consent to health details by text"
+    with db.transaction() as s:
+        [entry] = audit.entries_for(s, world.patient)
+    assert entry.session == "sms:+12545550100"
+
+
+def test_results_by_text_with_consent_are_sent_and_audited_as_disclosed(
+    db: Database, world: World
+) -> None:
+    _consent(db, world.patient, True)
+    actor = Actor(world.patient, "sms")
+    cholesterol = find_result_type("my cholesterol")
+
+    answer = records.results_for_channel(
+        db, actor, world.patient, channel="sms", wanted=cholesterol, now=NOW
+    )
+
+    assert [r.test_name for r in answer.labs] == ["LDL Cholesterol", "HDL Cholesterol"]
+    assert answer.withheld == 0 and answer.found == 2
+    ids = f"ids={world.labs['ldl']},{world.labs['hdl']}"
+    assert _audit_rows(db, world.patient) == [("view_lab_results", "ok", "sms", "sms", ids)]
+
+
+@pytest.mark.parametrize("channel", ["web", "voice"])
+def test_results_on_private_channels_need_no_sms_consent(
+    db: Database, world: World, channel: str
+) -> None:
+    _consent(db, world.patient, False)
+    answer = records.results_for_channel(
+        db, Actor(world.patient, channel), world.patient, channel=channel, limit=2, now=NOW
+    )
+    assert [r.result_id for r in answer.labs] == [world.labs["ldl"], world.labs["glucose"]]
+    [row] = _audit_rows(db, world.patient)
+    assert row[:4] == ("view_lab_results", "ok", channel, channel)
+
+
+def test_reports_by_text_follow_the_same_rule(db: Database, world: World) -> None:
+    with db.transaction() as s:
+        mri = add_report(s, s.get(Patient, world.patient), "radiology", "MRI Knee")
+    _consent(db, world.patient, False)
+    actor = Actor(world.patient, "sms")
+    wanted = find_result_type("my MRI")
+
+    withheld = records.results_for_channel(
+        db, actor, world.patient, channel="sms", wanted=wanted, now=NOW
+    )
+    _consent(db, world.patient, True)
+    sent = records.results_for_channel(
+        db, actor, world.patient, channel="sms", wanted=wanted, now=NOW
+    )
+
+    assert withheld == records.ResultsAnswer(kind="radiology", withheld=1)
+    assert [r.report_id for r in sent.reports] == [mri] and sent.withheld == 0
+    assert [(r[0], r[1]) for r in _audit_rows(db, world.patient)] == [
+        ("view_reports", "withheld"),
+        ("view_reports", "ok"),
+    ]
+
+
+def test_a_parent_texting_without_consent_gets_a_childs_results_withheld(db: Database) -> None:
+    with db.transaction() as s:
+        fam = make_family(s, NOW.date())
+        add_lab(s, fam.child, "Glucose", "90")
+        fam.child.sms_health_consent = True
+        fam.spouse.sms_health_consent = False
+        parent, child = fam.spouse.id, fam.child.id
+
+    answer = records.results_for_channel(db, Actor(parent, "sms"), child, channel="sms", now=NOW)
+
+    assert answer.withheld == 1 and answer.labs == ()
+    assert [(r[0], r[1]) for r in _audit_rows(db, child)] == [("view_lab_results", "withheld")]
+
+
+def test_access_rules_come_before_the_channel_rule(db: Database) -> None:
+    with db.transaction() as s:
+        fam = make_family(s, NOW.date())
+        add_lab(s, fam.teen, "Glucose", "88")
+        parent, teen = fam.spouse.id, fam.teen.id
+    with pytest.raises(AccessDenied):
+        records.results_for_channel(db, Actor(parent, "sms"), teen, channel="sms", now=NOW)
+    assert [(r[0], r[1]) for r in _audit_rows(db, teen)] == [("access_denied", "denied")]
+
+
+def test_nothing_found_is_nothing_found_whatever_the_channel(db: Database, world: World) -> None:
+    _consent(db, world.patient, False)
+    answer = records.results_for_channel(
+        db, Actor(world.patient, "sms"), world.patient, channel="sms",
+        wanted=find_result_type("thyroid"), now=NOW,
+    )  # fmt: skip
+    assert answer.found == 0
+
+
+@pytest.mark.parametrize("channel", ["fax", "", "SMS"])
+def test_unknown_channels_are_refused(db: Database, world: World, channel: str) -> None:
+    with pytest.raises(InvalidInput):
+        records.results_for_channel(db, Actor(world.patient), world.patient, channel=channel)

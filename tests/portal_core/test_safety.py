@@ -315,6 +315,17 @@ def test_raise_alert_without_a_verified_actor(db: Database) -> None:
     assert alert.detail == "crisis: kms"
 
 
+def test_the_alert_keeps_the_words_without_control_characters(db: Database) -> None:
+    with db.transaction() as s:
+        pid = make_patient(s).id
+    finding = safety.Finding(kind="crisis", trigger="k\u202ems\x00")
+    safety.raise_alert(db, None, pid, finding, "sms", now=NOW)
+    with db.transaction() as s:
+        (entry,) = audit.entries_for(s, pid)
+        (alert,) = s.scalars(select(CareTeamAlert)).all()
+    assert alert.detail == entry.detail == "crisis: kms"
+
+
 def test_unknown_patient_is_audited_without_an_alert(db: Database) -> None:
     safety.raise_alert(db, None, 999_999, safety.Finding("medical", "cant breathe"), "sms")
     with db.transaction() as s:

@@ -624,6 +624,7 @@ def test_a_basic_account_cannot_book(db: Database, world: World) -> None:
         ("cough\x00 and\tfever\n", "cough and fever"),
         ("Robert'); DROP TABLE appointments;--", "Robert'); DROP TABLE appointments;--"),
         ("Rückenschmerzen 背中", "Rückenschmerzen 背中"),
+        ("left\u202c-sided \u2066knee\u2069 pain", "left-sided knee pain"),
     ],
 )
 def test_reasons_are_cleaned(db: Database, world: World, reason: str, stored: str | None) -> None:
