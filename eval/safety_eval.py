@@ -37,6 +37,7 @@ class Example:
     text: str
     half: int
     line: int
+    kind: str = ""  # what sort of case it is (only the harder corpus says)
 
 
 @dataclass
@@ -69,9 +70,14 @@ class Report:
 
 
 def load(path: Path = CORPUS) -> list[Example]:
-    """Rows of the TSV; '# half N' comment lines mark the halves, other '#' lines are notes."""
+    """Rows of the TSV; '# half N' comment lines mark the halves, other '#' lines are notes.
+
+    The header names the columns: `label style text`, or `label style kind text` where each row
+    also says what sort of case it is.
+    """
     examples: list[Example] = []
     half = 1
+    columns = ["label", "style", "text"]
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.rstrip("\n")
         if not line.strip():
@@ -81,12 +87,14 @@ def load(path: Path = CORPUS) -> list[Example]:
             if len(words) == 2 and words[0] == "half":
                 half = int(words[1])
             continue
-        label, style, text = line.split("\t", 2)
-        if label == "label":
-            continue  # the header
-        if label not in LABELS or style not in STYLES or not text.strip():
+        if line.startswith("label\t"):
+            columns = line.split("\t")
+            continue
+        fields = dict(zip(columns, line.split("\t", len(columns) - 1), strict=False))
+        label, style, text = fields.get("label"), fields.get("style"), fields.get("text")
+        if label not in LABELS or style not in STYLES or not text or not text.strip():
             raise ValueError(f"{path}:{number}: bad row {line!r}")
-        examples.append(Example(label, style, text, half, number))
+        examples.append(Example(label, style, text, half, number, fields.get("kind", "")))
     return examples
 
 
