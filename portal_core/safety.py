@@ -127,6 +127,7 @@ class _Lexicon:
     long_ago: re.Pattern[str]  # a time phrase that puts the event itself in the past
     present: frozenset[str]  # words that bring a story back to now ("and now", "still")
     long_ago_window: int  # how many words from the match the time phrase may stand
+    semantic_unless: dict[str, tuple[str, ...]]  # kind -> cues that cancel a learned finding
 
 
 _MACRO = re.compile(r"(?<!\(\?)(?<!\(\?P)<([a-z_]+)>")
@@ -175,6 +176,10 @@ def _load(path: Path = LEXICON_PATH) -> _Lexicon:
                     _Rule(name, kind, tier == "always", _compile(name, item, macros), unless)
                 )
     rules.sort(key=lambda r: (not r.always, KINDS.index(r.kind)))
+    for kind, names in data["semantic_unless"].items():
+        unknown = set(names) - set(data["cues"]) - {"long_ago"}
+        if kind not in KINDS or unknown:
+            raise ValueError(f"safety lexicon: semantic_unless {kind}: unknown {unknown or kind}")
 
     anchors: dict[str, set[int]] = {}
     unanchored: set[int] = set()
@@ -210,6 +215,7 @@ def _load(path: Path = LEXICON_PATH) -> _Lexicon:
         long_ago=_whole(data["long_ago"]["cue"]),
         present=frozenset(data["long_ago"]["present"]),
         long_ago_window=int(data["long_ago"]["window"]),
+        semantic_unless={k: tuple(v) for k, v in data["semantic_unless"].items()},
     )
 
 
@@ -540,6 +546,27 @@ def _long_ago(before: str, after: str) -> bool:
     near_before = " ".join(before.split()[-window:])
     ends = [m.end() for m in _LEX.long_ago.finditer(near_before)]
     return bool(ends) and not _LEX.present & set(near_before[ends[-1] :].split())
+
+
+def context_cue(text: str, kind: str) -> str | None:
+    """The cue that makes a finding of `kind` about this whole message no emergency, if any.
+
+    For the learned layer, which reads a message's meaning but has no matched words to weigh:
+    the cues `semantic_unless` lists for the kind, searched in the whole message ("long_ago"
+    counts only when nothing in the message brings the story back to now).
+    """
+    norm = _normalise(text).text
+    if not norm:
+        return None
+    for name in _LEX.semantic_unless.get(kind, ()):
+        if name == "long_ago":
+            if _LEX.long_ago.search(norm) and not _LEX.present & set(norm.split()):
+                return name
+        elif name == "negation":
+            continue  # a denial needs a match to stand before
+        elif _LEX.cues[name].search(norm):
+            return name
+    return None
 
 
 # ------------------------------------------------------------------ what to say, and the alert
