@@ -8,12 +8,13 @@
 Two corpora. `safety_corpus.tsv` (the first, written with the lexicon) must be recalled whole
 by the lexicon alone, with at most 2 % of its look-alikes flagged. `safety_hard_corpus.tsv`
 (issue 11: symptoms without alarm words, weapons made ready, farewells, and hard look-alikes)
-was written in two halves before any tuning; its development half trained the learned layer and
-shaped the lexicon's new rules, its held-out half only measures them. There the detector is the
-union of both layers, as in the assistant, and must recall at least 90 % of each kind (a target
-fixed before the first measurement) with at most 2 % false positives. Ordinary messages are
-measured too, because a false positive there hijacks a conversation: every NLU training example
-of a non-emergency intent (none may be flagged) and the held-out NLU utterances (at most 2 %).
+is in halves written before the tuning they measure; the development halves trained the learned
+layer and shaped the lexicon's new rules, the held-out half only measures them. There the
+detector is the union of both layers, as in the assistant, and must recall at least 90 % of each
+kind (a target fixed before the first measurement) with at most 2 % false positives. Ordinary
+messages are measured too, because a false positive there hijacks a conversation: every NLU
+training example of a non-emergency intent (none may be flagged) and the held-out NLU utterances
+(at most 2 %).
 
 Timing: the lexicon "warm" repeats each message, as a long-running server sees common words again
 and again; "cold" empties the word cache before every call, the worst case for new wording. The
@@ -41,6 +42,10 @@ LABELS = ("medical", "crisis", "benign")
 STYLES = ("web", "sms", "voice")
 RECALL_TARGET = 1.0
 HARD_RECALL_TARGET = 0.90
+# Halves of the harder corpus: 1 and 2 for development (2 was held out until its first
+# measurement), 3 held out now.
+HELDOUT_HALF = 3
+HALF_NAMES = {1: "development half 1", 2: "development half 2 (once held out)", 3: "held-out half"}
 FALSE_POSITIVE_TARGET = 0.02
 MEDIAN_TARGET_US = 50.0
 
@@ -307,13 +312,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ordinary = ordinary_messages()
     training = [] if args.lexicon else nlu_training_messages()
     union = None if args.lexicon else union_detector(hard + ordinary + training)
-    for half, name in ((1, "development half"), (2, "held-out half")):
+    for half, name in HALF_NAMES.items():
         part = [e for e in hard if e.half == half]
         lexicon_only = evaluate(part)
         _print_report(
             lexicon_only,
             f"lexicon alone, {HARD_CORPUS.name}, {name}: {len(part)} messages",
-            details=union is None and half == 2,
+            details=union is None and half == HELDOUT_HALF,
         )
         if union is None:
             continue
@@ -321,9 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_report(
             both,
             f"lexicon + learned layer, {HARD_CORPUS.name}, {name}: {len(part)} messages",
-            details=half == 2,
+            details=half == HELDOUT_HALF,
         )
-        if half == 2:
+        if half == HELDOUT_HALF:
             _print_kinds(both)
             ok = ok and both.meets(HARD_RECALL_TARGET)
 
@@ -335,9 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ok = ok and heldout.false_positive_rate <= FALSE_POSITIVE_TARGET
         if training:
             trained = evaluate(training, detector)
-            _print_report(
-                trained, f"{name}, NLU training examples of non-emergency intents"
-            )
+            _print_report(trained, f"{name}, NLU training examples of non-emergency intents")
             ok = ok and not trained.false_positives
 
     fast = bench(examples, learned=union is not None)

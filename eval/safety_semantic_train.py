@@ -7,7 +7,7 @@ What it learns from (never the held-out half of the harder corpus, which measure
   test suite keeps lexicon and data in agreement), every other intent as benign: these are the
   ordinary messages a false positive would hijack;
 - both halves of eval/safety_corpus.tsv;
-- the development half of eval/safety_hard_corpus.tsv.
+- the development halves of eval/safety_hard_corpus.tsv (never its held-out half).
 
 The classifier is scikit-learn's multinomial logistic regression over the sentence embedding
 (lbfgs, so the same inputs give the same weights). C and the threshold were chosen by 5-fold
@@ -56,7 +56,9 @@ def nlu_examples() -> list[tuple[str, str]]:
 def corpus_examples() -> list[tuple[str, str]]:
     old = [(e.label, e.text) for e in safety_eval.load(safety_eval.CORPUS)]
     hard = [
-        (e.label, e.text) for e in safety_eval.load(safety_eval.HARD_CORPUS) if e.half == 1
+        (e.label, e.text)
+        for e in safety_eval.load(safety_eval.HARD_CORPUS)
+        if e.half != safety_eval.HELDOUT_HALF
     ]
     return old + hard
 
