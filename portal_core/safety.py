@@ -525,7 +525,7 @@ def _cancelled(text: str, m: re.Match[str], unless: tuple[str, ...]) -> bool:
     before = text[begin : m.start()].rstrip()
     if _LEX.hypothetical.search(before) and not _LEX.happening.search(text, m.end(), end):
         return True
-    if _long_ago(text[begin : m.start()], text[m.end() : end]):
+    if _long_ago(text[begin : m.start()], text[m.start() : end], m.end() - m.start()):
         return True
     for name in unless:
         if name == "negation":
@@ -536,9 +536,14 @@ def _cancelled(text: str, m: re.Match[str], unless: tuple[str, ...]) -> bool:
     return False
 
 
-def _long_ago(before: str, after: str) -> bool:
-    """A long-ago time phrase within the window on either side, with no return to now between."""
+def _long_ago(before: str, rest: str, length: int) -> bool:
+    """A long-ago time phrase inside the match or within the window on either side, with no
+    return to now between it and the match (`rest` is the sentence from the match on)."""
     window = _LEX.long_ago_window
+    inside = _LEX.long_ago.search(rest, 0, length)
+    if inside and not _LEX.present & set(rest[inside.end() : length].split()):
+        return True
+    after = rest[length:]
     near_after = " ".join(after.split()[:window])
     found = _LEX.long_ago.search(near_after)
     if found and not _LEX.present & set(near_after[: found.start()].split()):

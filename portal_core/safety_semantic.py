@@ -84,7 +84,9 @@ class SemanticModel:
         return safety.Finding(kind, text[start:end], start, end, rule=f"{RULE}:{kind}")
 
 
-def detect(text: str, vector: np.ndarray | None, model: SemanticModel | None) -> safety.Finding | None:
+def detect(
+    text: str, vector: np.ndarray | None, model: SemanticModel | None
+) -> safety.Finding | None:
     """The union of both layers: the lexicon's finding, else the learned layer's.
 
     Without a vector or a model (a pipeline without the sentence encoder) only the lexicon speaks.
