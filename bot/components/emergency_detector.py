@@ -109,8 +109,11 @@ class EmergencyDetector(GraphComponent, IntentClassifier):
 
 
 def _force_emergency(message: Message, finding: safety.Finding) -> None:
+    # The detector is certain, so the other intents keep their order but not their confidence:
+    # a confident "book_appointment" left second at 0.95 would make the FallbackClassifier's
+    # ambiguity check (top two within 0.1) turn the emergency into "please rephrase".
     ranking = [
-        r
+        {**r, PREDICTED_CONFIDENCE_KEY: 0.0}
         for r in (message.get(INTENT_RANKING_KEY) or [])
         if r.get(INTENT_NAME_KEY) != EMERGENCY_INTENT
     ]

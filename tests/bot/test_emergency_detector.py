@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 
@@ -55,6 +56,21 @@ def test_a_finding_forces_emergency(text: str, kind: str) -> None:
     [entity] = [e for e in message.get("entities") if e["entity"] == "emergency_kind"]
     assert entity["value"] == kind
     assert text[entity["start"] : entity["end"]]
+
+
+def test_a_confident_other_intent_cannot_make_the_emergency_ambiguous() -> None:
+    """The FallbackClassifier after us asks to rephrase when the top two intents are within its
+    ambiguity threshold; a booking request with chest pains in it must still be an emergency."""
+    message = classified("can i get in today, having chest pains rn", "book_appointment", 0.97)
+    EmergencyDetector({}).process([message])
+    fallback = FallbackClassifier(
+        {**FallbackClassifier.get_default_config(), "threshold": 0.4, "ambiguity_threshold": 0.1}
+    )
+    fallback.process([message])
+    assert message.get("intent") == {"name": "emergency", "confidence": 1.0}
+    ranking = message.get("intent_ranking")
+    assert [r["name"] for r in ranking[:2]] == ["emergency", "book_appointment"]
+    assert all(r["confidence"] == 0.0 for r in ranking[1:])
 
 
 @pytest.mark.parametrize(
