@@ -108,12 +108,19 @@ class EmergencyDetector(GraphComponent, IntentClassifier):
         return np.asarray(sentence.features).reshape(-1)
 
 
+# Every other intent is demoted below this, so the FallbackClassifier's ambiguity check (top
+# two within `ambiguity_threshold`) can never turn an emergency into "say that another way":
+# a long message the classifier reads confidently as a booking, with "my husband is not
+# breathing" at its end, once did exactly that.
+DEMOTED_MAX = 0.5
+
+
 def _force_emergency(message: Message, finding: safety.Finding) -> None:
-    # The detector is certain, so the other intents keep their order but not their confidence:
-    # a confident "book_appointment" left second at 0.95 would make the FallbackClassifier's
-    # ambiguity check (top two within 0.1) turn the emergency into "please rephrase".
     ranking = [
-        {**r, PREDICTED_CONFIDENCE_KEY: 0.0}
+        {
+            **r,
+            PREDICTED_CONFIDENCE_KEY: min(float(r.get(PREDICTED_CONFIDENCE_KEY) or 0), DEMOTED_MAX),
+        }
         for r in (message.get(INTENT_RANKING_KEY) or [])
         if r.get(INTENT_NAME_KEY) != EMERGENCY_INTENT
     ]
