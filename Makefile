@@ -10,7 +10,7 @@ MODEL := models/genesis.tar.gz
 TRAIN_INPUTS := config.yml bot/domain.yml $(wildcard bot/components/*.py) $(shell find bot/data -name '*.yml' 2>/dev/null)
 RASA := $(VENV)/bin/rasa
 
-.PHONY: run env test lint format db reset-db clean train validate sms call eval bench
+.PHONY: run env test lint format db reset-db clean train validate sms call eval bench safety-model
 
 $(STAMP): requirements.txt constraints.txt requirements-model.txt
 	@test -x $(PY) || $$(scripts/find-python310) -m venv $(VENV)
@@ -45,6 +45,11 @@ eval: $(STAMP) $(MODEL)
 	$(PY) -m eval.safety_eval
 	$(PY) -m eval.nlu_heldout --model $(MODEL)
 	$(PY) -m eval.nlu_cv
+
+# Retrain the emergency detector's learned layer (portal_core/data/safety_semantic.json) from the
+# NLU data and the safety corpora's development halves; review and commit the result.
+safety-model: $(STAMP)
+	$(PY) -m eval.safety_semantic_train
 
 # Detector time per message; /model/parse and REST turn latency against the real servers.
 bench: $(STAMP) $(MODEL)

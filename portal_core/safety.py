@@ -124,6 +124,10 @@ class _Lexicon:
     cues: dict[str, re.Pattern[str]]
     hypothetical: re.Pattern[str]  # a question's "what should I do if" before a match
     happening: re.Pattern[str]  # ...unless this follows it
+    long_ago: re.Pattern[str]  # a time phrase that puts the event itself in the past
+    present: frozenset[str]  # words that bring a story back to now ("and now", "still")
+    long_ago_window: int  # how many words from the match the time phrase may stand
+    semantic_unless: dict[str, tuple[str, ...]]  # kind -> cues that cancel a learned finding
 
 
 _MACRO = re.compile(r"(?<!\(\?)(?<!\(\?P)<([a-z_]+)>")
@@ -172,6 +176,10 @@ def _load(path: Path = LEXICON_PATH) -> _Lexicon:
                     _Rule(name, kind, tier == "always", _compile(name, item, macros), unless)
                 )
     rules.sort(key=lambda r: (not r.always, KINDS.index(r.kind)))
+    for kind, names in data["semantic_unless"].items():
+        unknown = set(names) - set(data["cues"]) - {"long_ago"}
+        if kind not in KINDS or unknown:
+            raise ValueError(f"safety lexicon: semantic_unless {kind}: unknown {unknown or kind}")
 
     anchors: dict[str, set[int]] = {}
     unanchored: set[int] = set()
@@ -204,6 +212,10 @@ def _load(path: Path = LEXICON_PATH) -> _Lexicon:
         cues={n: _whole(str(v)) for n, v in data["cues"].items() if not isinstance(v, list)},
         hypothetical=re.compile(r"\b" + data["hypothetical"]["before"]),
         happening=_whole(data["hypothetical"]["now"]),
+        long_ago=_whole(data["long_ago"]["cue"]),
+        present=frozenset(data["long_ago"]["present"]),
+        long_ago_window=int(data["long_ago"]["window"]),
+        semantic_unless={k: tuple(v) for k, v in data["semantic_unless"].items()},
     )
 
 
@@ -323,7 +335,11 @@ _LEX = _load()
 
 _APOSTROPHES = "'\u2019\u2018`\u00b4\u02bc"
 _TOKEN = re.compile(
-    r"[^\W_]+(?:[" + _APOSTROPHES + r"][^\W_]+)*|[.!?;\n]+|[" + re.escape("".join(_LEX.emoji)) + "]"
+    r"\d+\.\d+(?![^\W_])|[^\W_]+(?:["
+    + _APOSTROPHES
+    + r"][^\W_]+)*|[.!?;\n]+|["
+    + re.escape("".join(_LEX.emoji))
+    + "]"
 )
 _BREAKS = frozenset(".!?;\n")
 _RUN3 = re.compile(r"([a-z])\1\1+")
@@ -497,7 +513,10 @@ def _cancelled(text: str, m: re.Match[str], unless: tuple[str, ...]) -> bool:
     """Whether the sentence around a match makes it no emergency.
 
     Any match inside a hypothetical question ("what should I do if...") is cancelled unless
-    something says it is happening now; a default match also by the cues its topic lists.
+    something says it is happening now, and so is any match whose event a time phrase right
+    beside it puts long ago ("swallowed a battery when she was 3", "crushing chest pain two
+    years ago") unless the story comes back to now in between ("last year ... and now I'm
+    having crushing chest pain"). A default match is also cancelled by the cues its topic lists.
     """
     begin = text.rfind(" . ", 0, m.start())
     begin = 0 if begin < 0 else begin + 3
@@ -506,6 +525,8 @@ def _cancelled(text: str, m: re.Match[str], unless: tuple[str, ...]) -> bool:
     before = text[begin : m.start()].rstrip()
     if _LEX.hypothetical.search(before) and not _LEX.happening.search(text, m.end(), end):
         return True
+    if _long_ago(text[begin : m.start()], text[m.start() : end], m.end() - m.start()):
+        return True
     for name in unless:
         if name == "negation":
             if any(w in _LEX.negations for w in before.split()[-NEGATION_WINDOW:]):
@@ -513,6 +534,44 @@ def _cancelled(text: str, m: re.Match[str], unless: tuple[str, ...]) -> bool:
         elif _LEX.cues[name].search(text, begin, end):
             return True
     return False
+
+
+def _long_ago(before: str, rest: str, length: int) -> bool:
+    """A long-ago time phrase inside the match or within the window on either side, with no
+    return to now between it and the match (`rest` is the sentence from the match on)."""
+    window = _LEX.long_ago_window
+    inside = _LEX.long_ago.search(rest, 0, length)
+    if inside and not _LEX.present & set(rest[inside.end() : length].split()):
+        return True
+    after = rest[length:]
+    near_after = " ".join(after.split()[:window])
+    found = _LEX.long_ago.search(near_after)
+    if found and not _LEX.present & set(near_after[: found.start()].split()):
+        return True
+    near_before = " ".join(before.split()[-window:])
+    ends = [m.end() for m in _LEX.long_ago.finditer(near_before)]
+    return bool(ends) and not _LEX.present & set(near_before[ends[-1] :].split())
+
+
+def context_cue(text: str, kind: str) -> str | None:
+    """The cue that makes a finding of `kind` about this whole message no emergency, if any.
+
+    For the learned layer, which reads a message's meaning but has no matched words to weigh:
+    the cues `semantic_unless` lists for the kind, searched in the whole message ("long_ago"
+    counts only when nothing in the message brings the story back to now).
+    """
+    norm = _normalise(text).text
+    if not norm:
+        return None
+    for name in _LEX.semantic_unless.get(kind, ()):
+        if name == "long_ago":
+            if _LEX.long_ago.search(norm) and not _LEX.present & set(norm.split()):
+                return name
+        elif name == "negation":
+            continue  # a denial needs a match to stand before
+        elif _LEX.cues[name].search(norm):
+            return name
+    return None
 
 
 # ------------------------------------------------------------------ what to say, and the alert

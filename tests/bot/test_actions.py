@@ -13,7 +13,7 @@ from bot.actions.help import ActionDefaultFallback
 from bot.actions.medications import ValidateRefillForm
 from bot.actions.records import ActionCheckResults, ValidateResultsForm
 from bot.actions.safety import ActionEmergency
-from portal_core import audit, web_tokens
+from portal_core import audit, safety, web_tokens
 from portal_core.database import Database
 from portal_core.models import Appointment, CareTeamAlert, Patient
 from tests.bot.harness import Conversation
@@ -137,6 +137,30 @@ def test_emergency_answer_alerts_the_care_team(action_portal: Database) -> None:
     assert talk.active_loop is None
     after = alerts()
     assert len(after) == before + 1 and after[-1].priority == "high"
+
+
+def test_a_finding_of_the_learned_layer_alerts_the_care_team_too(
+    action_portal: Database,
+) -> None:
+    """The action server has no sentence encoder: what only the pipeline's learned layer found
+    reaches it as the `emergency_kind` entity, and is answered and alerted all the same."""
+    jasmine = patient_id(action_portal, "Jasmine", "Torres")
+    text = "I sold my truck, gave my dog away and I'm done with everything"
+    assert safety.detect(text) is None  # not the lexicon's: only the entity says what it is
+
+    def alerts() -> list[CareTeamAlert]:
+        with action_portal.transaction() as s:
+            rows = s.scalars(select(CareTeamAlert).where(CareTeamAlert.patient_id == jasmine))
+            return list(rows)
+
+    before = len(alerts())
+    talk = web_conversation(action_portal, "Jasmine", "Torres")
+    talk.user(text, intent="emergency", entities={"emergency_kind": "crisis"})
+    said = talk.run(ActionEmergency())
+    assert "988, then press 1" in said[0]["text"]
+    after = alerts()
+    assert len(after) == before + 1
+    assert (after[-1].kind, after[-1].detail) == ("crisis", f"crisis: {text}")
 
 
 def test_fallback_rephrase_then_menu_then_person(action_portal: Database) -> None:

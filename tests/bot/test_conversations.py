@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels import portal_rest
-from portal_core import web_tokens
+from portal_core import safety, web_tokens
 from portal_core.database import Database
 from portal_core.models import Appointment, Patient, Prescription, RefillRequest
 from tests.bot.stack import Stack
@@ -273,6 +273,93 @@ def test_an_emergency_in_the_refill_form_is_answered_and_ends_the_form(
     assert chat.active_loop() is None
 
 
+def _appointments_booked_by(portal: Database, who: Person) -> int:
+    with portal.transaction() as session:
+        return int(
+            session.scalar(
+                select(func.count(Appointment.id)).where(
+                    Appointment.booked_by_id == who.id, Appointment.status == "booked"
+                )
+            )
+        )
+
+
+def _the_booking_did_not_proceed(chat: Chat, portal: Database, who: Person, before: int) -> None:
+    assert chat.active_loop() is None
+    assert _appointments_booked_by(portal, who) == before
+    after = chat.say("tomorrow morning")  # no longer an answer to a booking question
+    assert "open" not in after and "When would you like" not in after, after
+    assert _appointments_booked_by(portal, who) == before
+
+
+def test_a_symptom_only_emergency_inside_a_booking_request_gets_911_not_a_booking(
+    stack: Stack, portal: Database
+) -> None:
+    """No rule of the lexicon names this: the pipeline's learned layer reads it as the
+    emergency it is, and the request to book is not taken up."""
+    text = (
+        "book me an appointment please, my little boy got into the garage and drank something blue"
+    )
+    assert safety.detect(text) is None
+    marcus = person(portal, "Marcus", "Rivera")
+    before = _appointments_booked_by(portal, marcus)
+    chat = web_chat(stack, marcus)
+    answer = chat.say(text)
+    assert answer.startswith("This sounds like a medical emergency. Call 911 now"), answer
+    assert "When would you like" not in answer
+    _the_booking_did_not_proceed(chat, portal, marcus, before)
+
+
+def test_chest_pains_right_now_in_sms_shorthand_inside_a_booking_request_get_911(
+    stack: Stack, portal: Database
+) -> None:
+    marcus = person(portal, "Marcus", "Rivera")
+    before = _appointments_booked_by(portal, marcus)
+    chat = sms_chat(stack, marcus)
+    answer = chat.say("can u get me in w my pcm today, havin chest pains rn")
+    assert answer.startswith("This sounds like a medical emergency. Call 911 now"), answer
+    _the_booking_did_not_proceed(chat, portal, marcus, before)
+
+
+def test_slurred_speech_and_a_numb_face_mid_booking_end_the_form_with_911(
+    stack: Stack, portal: Database
+) -> None:
+    marcus = person(portal, "Marcus", "Rivera")
+    before = _appointments_booked_by(portal, marcus)
+    chat = web_chat(stack, marcus)
+    assert "When would you like" in chat.say("I'd like to book a sick visit")
+    assert chat.active_loop() == "book_appointment_form"
+    answer = chat.say("as soon as possible, my words keep coming out slurry and my face went numb")
+    assert answer.startswith("This sounds like a medical emergency. Call 911 now"), answer
+    _the_booking_did_not_proceed(chat, portal, marcus, before)
+
+
+def test_farewells_inside_a_cancellation_get_the_crisis_line(
+    stack: Stack, portal: Database
+) -> None:
+    jasmine = person(portal, "Jasmine", "Torres")
+    chat = web_chat(stack, jasmine)
+    answer = chat.say("go ahead and cancel all of them, I won't be around after this weekend")
+    assert "988, then press 1" in answer and "838255" in answer, answer
+    assert chat.active_loop() is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("I sold my truck, gave my dog away and I'm done with everything", "crisis"),
+        ("Please schedule my son, he is breathing weird and his lips look dusky", "medical"),
+    ],
+)
+def test_the_model_reads_what_only_the_learned_layer_finds(
+    stack: Stack, text: str, kind: str
+) -> None:
+    assert safety.detect(text) is None
+    parsed = stack.parse(text)
+    assert parsed["intent"]["name"] == "emergency"
+    assert [e["value"] for e in parsed["entities"] if e["entity"] == "emergency_kind"] == [kind]
+
+
 @pytest.mark.parametrize("channel", ["web", "sms"])
 def test_a_crisis_message_gets_the_veterans_and_military_crisis_line(
     stack: Stack, portal: Database, channel: str
@@ -297,7 +384,14 @@ def test_the_model_reads_emergencies_as_emergencies(stack: Stack, text: str) -> 
 
 
 @pytest.mark.parametrize(
-    "text", ["refill my nitroglycerin", "I'm dying to know if my results are in"]
+    "text",
+    [
+        "refill my nitroglycerin",
+        "I'm dying to know if my results are in",
+        "are my chest x-ray results back yet",
+        "I'd like to book a follow-up, I had a heart attack last year",
+        "I'm PCSing next month, please cancel my appointments",
+    ],
 )
 def test_the_model_does_not_read_look_alikes_as_emergencies(stack: Stack, text: str) -> None:
     assert stack.parse(text)["intent"]["name"] != "emergency"

@@ -53,6 +53,22 @@ MEDICAL = [
     "EMERGENCY",
     "this is an emergency!!",
     "my toddler drank something toxic under the sink",
+    # described by symptoms, without an alarm word (issue 11)
+    "feels like a car is parked on my chest and i'm all sweaty",
+    "pressure behind my breastbone and my left arm is tingling",
+    "his shin is bent sideways after the tackle",
+    "you can see the bone in her finger",
+    "my 3 week old has a temp of 100.9",
+    "fever of 105 and my daughter is floppy",
+    "book me for today, my mouth is drooping and my words come out wrong",
+    "gave him a second insulin shot by accident and now he's confused and clammy",
+    "my son drank some dishwasher gel",
+    "inhaled smoke from the barn fire and now I'm wheezing",
+    "belly is hard as a board and it's killing me",
+    "pregnant with sharp pain on one side and pain in my shoulder",
+    "need an appt, chest pain right now",
+    "chst tight rn",
+    "stopped sweating on the run and he's confused",
 ]
 
 CRISIS = [
@@ -81,6 +97,15 @@ CRISIS = [
     "we are in danger please help",
     "i don't feel safe in my house",
     "i've got a bottle of pills and i'm about to swallow them all",
+    # the means made ready, and farewells, without a word of harm (issue 11)
+    "my revolver is loaded and sitting next to me",
+    "i've lined up all my pills on the counter",
+    "wrote letters to my kids for after i'm gone",
+    "gave away my guns and my dog, won't be needing them anymore",
+    "this will be the last message anyone gets from me",
+    "i won't be alive by then so cancel it",
+    "after tonight none of this is going to matter",
+    "i want the hurting to stop for good",
 ]
 
 BENIGN = [
@@ -120,6 +145,18 @@ BENIGN = [
     "i'm not safe to drive after the eye drops, can someone else pick me up",
     "i don't feel safe giving my date of birth over text",
     "i'm not in danger, just have a question",
+    # the harder look-alikes: the past, other people, questions, results, leaving (issue 11)
+    "i had crushing chest pain two years ago, need my cardiology records",
+    "my daughter swallowed a coin when she was four, does that show in her chart",
+    "my father died of a heart attack, should i get a cholesterol check",
+    "what does a heart attack feel like",
+    "can stress cause chest tightness",
+    "fever of 100.6 in my 9 year old, she's playing fine, book a sick visit",
+    "are my chest ct results back",
+    "im going on leave, i won't be around next week, move my appt",
+    "i won't need my refill anymore, my doctor switched me to something else",
+    "writing a goodbye card to my nurse before I pcs",
+    "how do i lock up my rifle with kids at home",
 ]
 
 
@@ -142,6 +179,7 @@ def test_look_alikes_are_not_emergencies(text: str) -> None:
 
 def test_these_cases_are_not_copied_from_the_corpus() -> None:
     corpus = {e.text.lower() for e in safety_eval.load()}
+    corpus |= {e.text.lower() for e in safety_eval.load(safety_eval.HARD_CORPUS)}
     assert not corpus & {t.lower() for t in MEDICAL + CRISIS + BENIGN}
 
 
@@ -180,6 +218,24 @@ def test_normalisation_folds_what_people_type_and_say() -> None:
     assert safety.normalise("suicídal") == "suicidal"
     assert safety.normalise("im dead 😂") == "i am dead lol"
     assert safety.normalise("сhest раin") == "chest pain"  # Cyrillic look-alikes
+
+
+def test_a_time_long_ago_beside_the_event_makes_it_history() -> None:
+    """Even an unmistakable match is history when a time phrase beside it says so, unless the
+    story comes back to now between the two."""
+    assert safety.detect("crushing chest pain back in 2019, all fine since") is None
+    assert safety.detect("in 2019 i had crushing chest pain") is None
+    finding = safety.detect("I had a heart attack last year and now I have crushing chest pain")
+    assert finding is not None and finding.kind == "medical"
+    # "last night" and "an hour ago" are recent: they matter
+    assert safety.detect("crushing chest pain since last night") is not None
+    assert safety.detect("took too much insulin an hour ago and i'm shaking") is not None
+
+
+def test_temperatures_keep_their_decimals() -> None:
+    assert safety.normalise("Temp 100.4, baby 5 wks old.") == "temp 100.4 baby 5 wks old"
+    assert safety.detect("my 5 week old has a temp of 100.4") is not None
+    assert safety.detect("my 5 week old has a temp of 100.1") is None
 
 
 def test_emoji_and_punctuation_only_input() -> None:
