@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions import portal
 from bot.actions.conversation import channel_of, speaker_or_error
 from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id, task_speaker
-from portal_core import disclosure, people, records
+from portal_core import disclosure, people, records, speech
 from portal_core.database import Database
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
@@ -81,6 +81,7 @@ class ActionCheckResults(Action):
             portal.now(),
         )
         try:
+            labs: list[records.LabResultView] = []
             if wanted is None or wanted.kind == "lab":
                 term = wanted.terms[0] if wanted and wanted.terms else None
                 labs = records.lab_results(
@@ -106,12 +107,43 @@ class ActionCheckResults(Action):
         elif not may_text_results(tracker, db, actor.patient_id, patient):
             dispatcher.utter_message(text=RESULTS_WITHHELD_BY_TEXT)
         else:
-            dispatcher.utter_message(text=heading + "\n" + "\n".join(f"- {x}" for x in lines))
+            text = heading + "\n" + "\n".join(f"- {x}" for x in lines)
+            if labs and channel_of(tracker) == "web":
+                dispatcher.utter_message(text=text, json_message=results_table(heading, labs))
+            else:
+                dispatcher.utter_message(text=text)
             dispatcher.utter_message(
                 text="Questions about a result? I can send a secure message to your care team.",
                 buttons=[{"title": "Message my care team", "payload": "/send_message"}],
             )
         return reset_task_slots()
+
+
+def results_table(heading: str, labs: list[records.LabResultView]) -> dict[str, Any]:
+    """The web widget's table of lab results (the text reply stays as it is for every channel).
+
+    Each row's `speech`, and the table's, is what the phone says for the same words
+    (`portal_core.speech.speak`, which the voice channel applies to the text reply), so the
+    widget's Listen button reads exactly what a caller hears.
+    """
+    rows = [
+        {
+            "test": r.test_name,
+            "value": r.value,
+            "unit": r.unit or "",
+            "range": r.reference_range or "",
+            "flag": r.flag,
+            "flag_text": r.flag_text,
+            "collected": f"{r.collected_on:%b %-d, %Y}",
+            "source": r.source_text or "",
+            "reviewed": r.reviewed,
+            "review": r.review_note or "",
+            "speech": speech.speak(lab_line(r)),
+        }
+        for r in labs
+    ]
+    text = heading + "\n" + "\n".join(f"- {lab_line(r)}" for r in labs)
+    return {"results": {"heading": heading, "rows": rows, "speech": speech.speak(text)}}
 
 
 # --- Results by SMS (issue 5): no values or diagnoses by text without the patient's consent ---
