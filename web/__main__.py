@@ -1,4 +1,4 @@
-"""`python -m web`: serve the portal page (PORTAL_WEB_HOST:PORTAL_WEB_PORT, default 127.0.0.1:8000)."""
+"""`python -m web`: serve the portal page (PORTAL_WEB_HOST and PORTAL_WEB_PORT, 127.0.0.1:8000)."""
 
 from __future__ import annotations
 
