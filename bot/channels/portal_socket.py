@@ -10,7 +10,7 @@ since python-socketio 5.10) means no reply is ever delivered. This channel, its 
   the actions make) in the handshake's `auth: {token}`, and any page whose Origin is not one of
   `PORTAL_WEB_ORIGINS` (default: the portal page's own, http://127.0.0.1:8000 and
   http://localhost:8000);
-* derives the conversation itself from the verified token: `web:<patient>:<sign-in id>`. A
+* derives the conversation itself from the verified token: `web:p<patient>:<sign-in id>`. A
   client never names a conversation (a `session_id` it sends is ignored), so a second patient's
   token can only ever reach the second patient's conversation. The sign-in id (`sid` claim) is
   the portal's, so reloads and token refreshes keep the conversation and a sign-out ends it; a
@@ -76,7 +76,7 @@ def allowed_origins(raw: str | None = None) -> list[str]:
 def conversation_for(identity: web_tokens.WebIdentity) -> str:
     """The conversation a verified token belongs to; only the server ever computes it."""
     sign_in = identity.session or f"conn-{uuid.uuid4().hex}"
-    return f"web:{identity.patient_id}:{sign_in}"
+    return f"web:p{identity.patient_id}:{sign_in}"
 
 
 def verify(token: object) -> web_tokens.WebIdentity:

@@ -39,7 +39,7 @@ def test_origins_come_from_the_environment_and_never_allow_everyone() -> None:
 def test_the_conversation_is_the_patients_and_the_sign_ins() -> None:
     marcus = WebIdentity(1, "premium", NOW, NOW, "Zq3v0Xn1-k_8Lw2YbT5eRa")
     elena = WebIdentity(2, "premium", NOW, NOW, "Zq3v0Xn1-k_8Lw2YbT5eRa")  # same id, other patient
-    assert conversation_for(marcus) == "web:1:Zq3v0Xn1-k_8Lw2YbT5eRa"
+    assert conversation_for(marcus) == "web:p1:Zq3v0Xn1-k_8Lw2YbT5eRa"
     assert conversation_for(elena) != conversation_for(marcus)
     anonymous_sign_in = WebIdentity(1, "premium", NOW, NOW)
     assert conversation_for(anonymous_sign_in) != conversation_for(anonymous_sign_in)

@@ -285,7 +285,7 @@ def test_another_patients_token_cannot_reach_the_first_patients_conversation(
     ask_for_results(marcus_tab)
     marcus = patient(portal, "Marcus", "Rivera")
     token = chat_token(marcus_tab, portal_web)
-    conversation = f"web:{marcus.id}:{decoded_claims(token)['sid']}"
+    conversation = f"web:p{marcus.id}:{decoded_claims(token)['sid']}"
     marcus_log = normalize(log_text(marcus_tab))
     results_before = _tracker_user_texts(stack, conversation)
 
