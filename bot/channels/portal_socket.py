@@ -15,8 +15,8 @@ since python-socketio 5.10) means no reply is ever delivered. This channel, its 
   token can only ever reach the second patient's conversation. The sign-in id (`sid` claim) is
   the portal's, so reloads and token refreshes keep the conversation and a sign-out ends it; a
   token without one gets a conversation of its own per connection;
-* builds the metadata the actions read, `{"channel": "web", "portal_token": <token>}`, on the
-  server; a client's metadata is never forwarded. The actions verify the token again on every
+* builds the metadata the actions read, `{"portal_token": <token>}`, on the server; a client's
+  metadata is never forwarded. The actions verify the token again on every
   message, and so does this channel: an expired session gets `session_ended`, not an answer;
 * awaits `enter_room` and sends every reply to the conversation's room, so every tab of the
   signed-in patient sees it, and replays the conversation so far (`history`) after a reload.
@@ -269,7 +269,7 @@ class PortalSocketInput(InputChannel):
                 output,
                 bound.conversation,
                 input_channel=self.name(),
-                metadata={"channel": "web", "portal_token": bound.token},
+                metadata={"portal_token": bound.token},
             )
             try:
                 await on_new_message(message)
