@@ -160,9 +160,21 @@ def test_booking_with_the_buttons_books_the_slot_that_was_pressed(
 # ---- the emergency banner -----------------------------------------------------------------
 
 
+TYPING_WATCH = """() => {
+  window.__typingShown = false;
+  const typing = document.getElementById("chat-typing");
+  new MutationObserver(() => { if (!typing.hidden) { window.__typingShown = true; } })
+    .observe(typing, {attributes: true, attributeFilter: ["hidden"]});
+}"""
+
+
 def test_an_emergency_gets_a_banner_with_tap_to_call(page: Page, portal_web: str) -> None:
     sign_in(page, portal_web, "torres")
+    page.evaluate(TYPING_WATCH)
     say(page, "I have crushing chest pain and can't breathe")
+    # The typing indicator showed while the assistant worked, and went away with its answer.
+    assert page.evaluate("window.__typingShown") is True
+    expect(page.locator("#chat-typing")).to_be_hidden()
     banner = page.get_by_role("alert").filter(has_text="911")
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("Call 911 now")
