@@ -10,6 +10,7 @@ not under tests/bot, so that the bot's and the web page's tests share one set of
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,16 @@ from portal_core.seed import seed
 from tests.bot.stack import Stack, running_stack, trained_model
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+# The frozen clock (portal_core.clock): the seed, the servers the tests start and the assertions
+# all read this instant, so the suite passes on any date. A Wednesday: 05:00 to 21:00 local in
+# every clinic zone (Los Angeles to Tokyo), so "today" is one date wherever the clinic is.
+FROZEN_NOW = "2026-06-10T12:00:00+00:00"
+os.environ["GENESIS_FROZEN_NOW"] = FROZEN_NOW
+# Fresh random secrets for every test session (the code has no default secret); the servers the
+# tests start inherit them, and a developer's `.env` never leaks into a test.
+for _name in ("PORTAL_JWT_SECRET", "GENESIS_ACTION_TOKEN", "RASA_API_TOKEN"):
+    os.environ[_name] = secrets.token_urlsafe(48)
+os.environ["GENESIS_ENV"] = "development"
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"

@@ -8,8 +8,8 @@ since python-socketio 5.10) means no reply is ever delivered. This channel, its 
 
 * refuses a connection without a valid portal token (`portal_core.web_tokens`, the same check
   the actions make) in the handshake's `auth: {token}`, and any page whose Origin is not one of
-  `PORTAL_WEB_ORIGINS` (default: the portal page's own, http://127.0.0.1:8000 and
-  http://localhost:8000);
+  the portal's, `GENESIS_CORS_ORIGINS` (the launcher's CORS list, default the portal page's own:
+  http://127.0.0.1:8000 and http://localhost:8000);
 * derives the conversation itself from the verified token: `web:p<patient>:<sign-in id>`. A
   client never names a conversation (a `session_id` it sends is ignored), so a second patient's
   token can only ever reach the second patient's conversation. The sign-in id (`sid` claim) is
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -45,6 +44,8 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
+from bot.channels import limits
+from bot.launch import cors_origins
 from portal_core import web_tokens
 from portal_core.clock import utcnow
 from portal_core.config import load_settings
@@ -52,25 +53,17 @@ from portal_core.errors import PortalError, SessionExpired
 
 log = logging.getLogger(__name__)
 
-ORIGINS_VARIABLE = "PORTAL_WEB_ORIGINS"
-DEFAULT_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
-# Far above what a person types (a secure message may hold 4,000 characters, and the assistant
-# explains that limit itself); beyond this the channel answers without running a turn.
-MAX_MESSAGE_CHARS = 20_000
+# A socket.io frame larger than this closes the connection (engine.io's own limit); the text in
+# it is cut to the bound every channel applies (`limits.bound`), with a note.
 MAX_FRAME_BYTES = 128 * 1024
 HISTORY_LIMIT = 200  # messages replayed after a reload (the current Rasa session only)
-TOO_LONG = "That message is too long for the chat. Please send a shorter one."
 TRY_AGAIN = "Sorry, I'm having trouble answering right now. Please try again in a minute."
 SIGN_IN_FIRST = "Please sign in to the patient portal to chat."
 
 
-def allowed_origins(raw: str | None = None) -> list[str]:
-    """`PORTAL_WEB_ORIGINS`, comma-separated (scheme://host[:port], no path); never "*"."""
-    text = os.environ.get(ORIGINS_VARIABLE, "") if raw is None else raw
-    origins = [o.strip().rstrip("/") for o in text.split(",") if o.strip()]
-    if any(o == "*" for o in origins):
-        raise ValueError(f"{ORIGINS_VARIABLE} must list the portal's origins, not '*'")
-    return origins or list(DEFAULT_ORIGINS)
+def allowed_origins() -> list[str]:
+    """The portal page's origins: the same list Rasa's HTTP CORS uses (`bot.launch`), never "*"."""
+    return cors_origins()
 
 
 def conversation_for(identity: web_tokens.WebIdentity) -> str:
@@ -259,13 +252,13 @@ class PortalSocketInput(InputChannel):
                 await end_session(sid, exc.user_message)
                 return
             text = data.get("message") if isinstance(data, dict) else None
-            if not isinstance(text, str) or not text.strip():
+            bounded = limits.bound(text)
+            if not bounded.text:
                 return
-            if len(text) > MAX_MESSAGE_CHARS:
-                await output.send_text_message(bound.conversation, TOO_LONG)
-                return
+            if bounded.cut:
+                await output.send_text_message(bound.conversation, limits.TOO_LONG_NOTE)
             message = UserMessage(
-                text,
+                bounded.text,
                 output,
                 bound.conversation,
                 input_channel=self.name(),

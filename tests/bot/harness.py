@@ -23,9 +23,15 @@ DOMAIN: dict[str, Any] = yaml.safe_load(
 
 
 class Conversation:
-    def __init__(self, sender: str, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        sender: str,
+        metadata: dict[str, Any] | None = None,
+        input_channel: str | None = None,
+    ) -> None:
         self.sender = sender
         self.metadata = metadata or {}
+        self.input_channel = input_channel  # `twilio_sms`/`twilio_voice`: what a channel says
         self.slots: dict[str, Any] = {name: None for name in DOMAIN["slots"]}
         self.slots["requested_slot"] = None
         self.latest: dict[str, Any] = {"text": "", "intent": {"name": None}, "entities": []}
@@ -43,7 +49,14 @@ class Conversation:
             "entities": ents,
             "metadata": self.metadata,
         }
-        self.turn_events = [{"event": "user", "text": text, "parse_data": self.latest}]
+        self.turn_events = [
+            {
+                "event": "user",
+                "text": text,
+                "parse_data": self.latest,
+                "input_channel": self.input_channel,
+            }
+        ]
         for name, value in (entities or {}).items():  # the domain's from_entity mappings
             if name in self.slots:
                 self.slots[name] = value

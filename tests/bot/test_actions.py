@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from sqlalchemy import select
@@ -184,12 +185,13 @@ def test_sms_and_voice_replies_carry_no_web_payload(action_portal: Database, cha
     web.user("any new results?", intent="check_results")
     web.run(ValidateResultsForm())
     web_text = web.run(ActionCheckResults())[0]["text"]
-    talk = Conversation(f"{channel}-marcus", {"channel": channel, "phone": "+12545550101"})
+    # As our Twilio channels name and mark their conversations (bot/actions/conversation.py).
+    sender = "sms:+12545550101" if channel == "sms" else f"voice:CA{uuid.uuid4().hex}"
+    talk = Conversation(sender, {"phone": "+12545550101"}, input_channel=f"twilio_{channel}")
     with action_portal.transaction() as s:
         marcus = s.get(Patient, pid)
         born, last4 = marcus.date_of_birth, marcus.dod_id[-4:]
-    sms_or_voice = "sms" if channel == "sms" else "voice"  # verified as the channel verifies
-    identity.verify(action_portal, "+12545550101", talk.sender, sms_or_voice, born, last4)
+    identity.verify(action_portal, "+12545550101", talk.sender, channel, born, last4)
     talk.user("any new results for me?", intent="check_results")
     talk.run(ValidateResultsForm())
     said = talk.run(ActionCheckResults())

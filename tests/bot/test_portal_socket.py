@@ -14,26 +14,28 @@ import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 
 from bot.channels.portal_socket import (
-    DEFAULT_ORIGINS,
     allowed_origins,
     conversation_for,
     transcript,
     web_message,
 )
+from portal_core.config import StartupError
 from portal_core.web_tokens import WebIdentity
 from tests.bot.stack import Stack
 
 NOW = datetime(2026, 6, 10, 12, tzinfo=timezone.utc)
 
 
-def test_origins_come_from_the_environment_and_never_allow_everyone() -> None:
-    assert allowed_origins("") == list(DEFAULT_ORIGINS)
-    assert allowed_origins(" https://portal.example.mil/ , http://localhost:8000") == [
-        "https://portal.example.mil",
-        "http://localhost:8000",
-    ]
-    with pytest.raises(ValueError):
-        allowed_origins("https://portal.example.mil,*")
+def test_origins_are_the_portals_as_configured_and_never_everyone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("GENESIS_CORS_ORIGINS", raising=False)
+    assert allowed_origins() == ["http://127.0.0.1:8000", "http://localhost:8000"]
+    monkeypatch.setenv("GENESIS_CORS_ORIGINS", "https://portal.example.mil, http://localhost:8000")
+    assert allowed_origins() == ["https://portal.example.mil", "http://localhost:8000"]
+    monkeypatch.setenv("GENESIS_CORS_ORIGINS", "https://portal.example.mil *")
+    with pytest.raises(StartupError):
+        allowed_origins()
 
 
 def test_the_conversation_is_the_patients_and_the_sign_ins() -> None:

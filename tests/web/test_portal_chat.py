@@ -331,10 +331,9 @@ def test_another_patients_token_cannot_reach_the_first_patients_conversation(
 
 
 def _tracker_user_texts(stack: Stack, conversation: str) -> list[str]:
-    url = f"{stack.rasa_url}/conversations/{urllib.request.quote(conversation, safe='')}/tracker"
-    with urllib.request.urlopen(url, timeout=30) as response:
-        tracker = json.loads(response.read())
-    return [e.get("text") for e in tracker["events"] if e.get("event") == "user"]
+    return [
+        e.get("text") for e in stack.tracker(conversation)["events"] if e.get("event") == "user"
+    ]
 
 
 @pytest.fixture
