@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.bot.stack import ROOT
 from web import sign_in as sign_in_module
 from web.settings import WebSettings, load_web_settings
 from web.sign_in import SignIns
@@ -59,3 +63,30 @@ def test_a_sign_in_ends_at_sign_out_or_when_its_time_is_up(monkeypatch: pytest.M
     assert store.end(first.key) and store.current(first.key) is None
     now[0] = T0 + timedelta(hours=1)
     assert store.current(second.key) is None  # its hour is over
+
+
+def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "web"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"PORTAL_JWT_SECRET": "change-me"}, "PORTAL_JWT_SECRET"),
+        ({"PORTAL_DEMO_SIGN_IN": "on"}, "PORTAL_DEMO_SIGN_IN"),
+    ],
+)
+def test_production_refuses_a_weak_secret_and_the_demo_sign_in(
+    env: dict[str, str], reason: str
+) -> None:
+    done = _start(
+        {"GENESIS_ENV": "production", "GENESIS_FROZEN_NOW": "", "PORTAL_WEB_PORT": "1", **env}
+    )
+    assert done.returncode == 2 and reason in done.stderr, done.stderr
