@@ -7,6 +7,7 @@ its ask actions and its submit action can be exercised turn by turn against a re
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,17 @@ from rasa_sdk.forms import FormValidationAction
 DOMAIN: dict[str, Any] = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "bot" / "domain.yml").read_text()
 )
+
+
+def _await(awaitable: Any) -> Any:
+    """Run an async action to completion, even when the thread already has a running loop
+    (Playwright's sync API keeps one running once the browser tests have started)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(awaitable)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, awaitable).result()
 
 
 class Conversation:
@@ -78,7 +90,7 @@ class Conversation:
         """Run an action, apply its slot events, return what it said."""
         dispatcher = CollectingDispatcher()
         result = action.run(dispatcher, self.tracker(), DOMAIN)
-        events = asyncio.run(result) if inspect.isawaitable(result) else result
+        events = _await(result) if inspect.isawaitable(result) else result
         for event in events:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]

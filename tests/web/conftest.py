@@ -44,13 +44,22 @@ def _browser_unavailable() -> str | None:
     return None
 
 
+BROWSER_FIXTURES = {"page", "context", "browser", "speech_page", "new_context"}
+
+
+def _uses_browser(item: pytest.Item) -> bool:
+    return bool(BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last (Playwright's sync API keeps an event loop running for the rest of
+    the session, which `asyncio.run` in other tests can't share), or skipped with the reason."""
+    items.sort(key=_uses_browser)  # stable: every other test keeps its order
     reason = _browser_unavailable()
     if reason is None:
         return
-    browser_fixtures = {"page", "context", "browser", "speech_page", "new_context"}
     for item in items:
-        if browser_fixtures & set(getattr(item, "fixturenames", ())):
+        if _uses_browser(item):
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
