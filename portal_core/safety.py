@@ -598,6 +598,25 @@ _RESPONSES = {
 }
 
 
+# Where each kind of emergency sends a person, as links a phone can follow (the web chat's
+# tap-to-call buttons); the numbers are the ones `_RESPONSES` names.
+_CONTACTS = {
+    "medical": (("Call 911", "tel:911"),),
+    "crisis": (
+        ("Call 988, then press 1", "tel:988"),
+        ("Text 838255", "sms:838255"),
+        ("Call 911", "tel:911"),
+    ),
+}
+
+
+def emergency_contacts(kind: str) -> list[dict[str, str]]:
+    """The calls (and text) an emergency answer offers, as `{"label", "href"}` links."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown emergency kind {kind!r}")
+    return [{"label": label, "href": href} for label, href in _CONTACTS[kind]]
+
+
 def emergency_response(kind: str, channel: str) -> str:
     """The words said to the person, in plain text; voice differs only in how to dial."""
     if kind not in KINDS:

@@ -1060,6 +1060,41 @@ def demo_identity_rows(db: Database | None, *, today: date | None = None) -> lis
     return result
 
 
+@dataclass(frozen=True)
+class DemoAccount:
+    """A seeded person the web portal's demo sign-in may sign in as."""
+
+    key: str
+    patient_id: int
+    name: str
+    role: str
+    assurance_level: str
+
+
+DEMO_SIGN_IN_MIN_AGE = 12  # the youngest to hold a portal account of their own in the demo
+
+
+def demo_accounts(db: Database) -> list[DemoAccount]:
+    """The demo sign-in's choices: seeded demo people old enough to sign in, in list order.
+
+    Ids and account levels are read from the database, never assumed: the token the portal
+    issues must name the stored patient at the stored level.
+    """
+    wanted = {d.dod_id: d for d in DEMO_IDENTITIES if d.age >= DEMO_SIGN_IN_MIN_AGE}
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Patient.dod_id, Patient.id, Patient.assurance_level).where(
+                Patient.dod_id.in_(list(wanted))
+            )
+        ).all()
+    found = {dod_id: (patient_id, level) for dod_id, patient_id, level in rows}
+    return [
+        DemoAccount(d.key, found[d.dod_id][0], d.full_name, d.role, found[d.dod_id][1])
+        for d in DEMO_IDENTITIES
+        if d.dod_id in found
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # Building the population
 

@@ -4,10 +4,16 @@ The portal already authenticated the person (DS Logon), so the chat widget does 
 date of birth; it forwards this HS256-signed JWT instead. The algorithm list is fixed here, never
 taken from the token, so "alg: none" and algorithm-confusion tokens are refused. Times are checked
 against an injectable `now` (PyJWT only knows the wall clock), which keeps expiry testable.
+
+A token may also name the portal sign-in it belongs to (`sid`, a random id the portal issued at
+sign-in and keeps until sign-out). The chat server derives the conversation from the patient and
+this id, so a conversation survives page reloads and token refreshes but not a sign-out, and no
+client can choose which conversation it joins.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -28,6 +34,8 @@ MAX_TOKEN_LENGTH = 4096
 # not forgery. Expiry gets no such grace: a session ends when it says it does.
 CLOCK_SKEW = timedelta(seconds=30)
 REQUIRED_CLAIMS = ("sub", "lvl", "iat", "exp", "iss", "aud")
+# A sign-in id: URL-safe, long enough to be unguessable (secrets.token_urlsafe(16) gives 22).
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 class InvalidToken(AccessDenied):
@@ -43,6 +51,7 @@ class WebIdentity:
     assurance_level: str
     issued_at: datetime
     expires_at: datetime
+    session: str | None = None
 
     @property
     def is_premium(self) -> bool:
@@ -56,8 +65,13 @@ def issue_token(
     ttl: timedelta = timedelta(minutes=15),
     now: datetime | None = None,
     settings: Settings | None = None,
+    session: str | None = None,
 ) -> str:
-    """What the portal page embeds for the chat widget (and what tests use to sign in)."""
+    """What the portal page embeds for the chat widget (and what tests use to sign in).
+
+    `session` is the portal sign-in's id (see the module docstring); without it the chat
+    server gives every connection a conversation of its own.
+    """
     settings = settings or load_settings()
     if isinstance(patient_id, bool) or not isinstance(patient_id, int) or patient_id <= 0:
         raise InvalidInput("A web token needs a positive patient id.")
@@ -65,6 +79,8 @@ def issue_token(
         raise InvalidInput("A web token needs an assurance level of basic or premium.")
     if not timedelta(0) < ttl <= MAX_TTL:
         raise InvalidInput("A web token lives for more than zero and at most twelve hours.")
+    if session is not None and (not isinstance(session, str) or not SESSION_ID.fullmatch(session)):
+        raise InvalidInput("A web token's session id is 16 to 64 URL-safe characters.")
     issued = (now or utcnow()).astimezone(timezone.utc)
     claims = {
         "sub": str(patient_id),
@@ -74,6 +90,8 @@ def issue_token(
         "iss": ISSUER,
         "aud": AUDIENCE,
     }
+    if session is not None:
+        claims["sid"] = session
     return jwt.encode(claims, _secret(settings), algorithm=_algorithm(settings))
 
 
@@ -118,7 +136,10 @@ def _identity(claims: dict[str, Any], now: datetime) -> WebIdentity:
         raise InvalidToken()
     if level not in ASSURANCE_LEVELS or int(subject) <= 0:
         raise InvalidToken()
-    return WebIdentity(int(subject), level, issued_at, expires_at)
+    session = claims.get("sid")
+    if session is not None and (not isinstance(session, str) or not SESSION_ID.fullmatch(session)):
+        raise InvalidToken()
+    return WebIdentity(int(subject), level, issued_at, expires_at, session)
 
 
 def _instant(value: object) -> datetime:

@@ -1,7 +1,10 @@
-"""Shared fixtures: a clean portal database on SQLite and on PostgreSQL.
+"""Shared fixtures: a clean portal database on SQLite and on PostgreSQL; the running servers.
 
 `db` runs each test once per backend. PostgreSQL is the production database and runs on this
 machine's loopback; where it is absent the PostgreSQL half is skipped with the reason.
+
+`stack` (the trained model, the action server and the Rasa server on a seeded portal) is here,
+not under tests/bot, so that the bot's and the web page's tests share one set of servers.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from sqlalchemy import create_engine, text
 
 from portal_core.database import Database
 from portal_core.models import Base
+from portal_core.seed import seed
+from tests.bot.stack import Stack, running_stack, trained_model
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 # The frozen clock (portal_core.clock): the seed, the servers the tests start and the assertions
@@ -109,3 +114,29 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     database.create_schema()
     yield database
     database.dispose()
+
+
+@pytest.fixture(scope="session")
+def seeded_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite portal seeded with the demo population."""
+    path = tmp_path_factory.mktemp("portal") / "portal.db"
+    url = f"sqlite:///{path}"
+    database = Database(url)
+    database.create_schema()
+    seed(database)
+    database.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def model() -> Path:
+    return trained_model()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    model: Path, seeded_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    logs = tmp_path_factory.mktemp("logs")
+    with running_stack(model, seeded_url, logs) as running:
+        yield running

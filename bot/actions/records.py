@@ -9,9 +9,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import portal
-from bot.actions.conversation import speaker_or_error
+from bot.actions.conversation import channel_of, speaker_or_error
 from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id, task_speaker
-from portal_core import people, records
+from portal_core import people, records, speech
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
 
@@ -103,12 +103,44 @@ class ActionCheckResults(Action):
         elif answer.withheld:
             dispatcher.utter_message(text=RESULTS_WITHHELD_BY_TEXT)
         else:
-            dispatcher.utter_message(text=heading + "\n" + "\n".join(f"- {x}" for x in lines))
+            text = heading + "\n" + "\n".join(f"- {x}" for x in lines)
+            if lab and answer.labs and channel_of(tracker) == "web":
+                table = results_table(heading, list(answer.labs))
+                dispatcher.utter_message(text=text, json_message=table)
+            else:
+                dispatcher.utter_message(text=text)
             dispatcher.utter_message(
                 text="Questions about a result? I can send a secure message to your care team.",
                 buttons=[{"title": "Message my care team", "payload": "/send_message"}],
             )
         return reset_task_slots()
+
+
+def results_table(heading: str, labs: list[records.LabResultView]) -> dict[str, Any]:
+    """The web widget's table of lab results (the text reply stays as it is for every channel).
+
+    Each row's `speech`, and the table's, is what the phone says for the same words
+    (`portal_core.speech.speak`, which the voice channel applies to the text reply), so the
+    widget's Listen button reads exactly what a caller hears.
+    """
+    rows = [
+        {
+            "test": r.test_name,
+            "value": r.value,
+            "unit": r.unit or "",
+            "range": r.reference_range or "",
+            "flag": r.flag,
+            "flag_text": r.flag_text,
+            "collected": f"{r.collected_on:%b %-d, %Y}",
+            "source": r.source_text or "",
+            "reviewed": r.reviewed,
+            "review": r.review_note or "",
+            "speech": speech.speak(lab_line(r)),
+        }
+        for r in labs
+    ]
+    text = heading + "\n" + "\n".join(f"- {lab_line(r)}" for r in labs)
+    return {"results": {"heading": heading, "rows": rows, "speech": speech.speak(text)}}
 
 
 # --- Results by SMS (issue 5): no values or diagnoses by text without the patient's consent ---

@@ -49,9 +49,11 @@ class ActionEmergency(Action):
         finding = safety.detect(latest_text(tracker)) or pipeline_finding(tracker)
         kind = finding.kind if finding else (tracker.get_slot("emergency_kind") or "medical")
         # The answer goes out before anything that could fail (database, alerting).
+        payload: dict[str, Any] = {"emergency": kind}
+        if channel == "web":  # the widget's banner offers these as tap-to-call links
+            payload["contacts"] = safety.emergency_contacts(kind)
         dispatcher.utter_message(
-            text=safety.emergency_response(kind, channel),
-            json_message={"emergency": kind},
+            text=safety.emergency_response(kind, channel), json_message=payload
         )
         speaker, _ = speaker_or_error(tracker)
         if speaker is not None and finding is not None:

@@ -7,6 +7,7 @@ its ask actions and its submit action can be exercised turn by turn against a re
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,27 @@ DOMAIN: dict[str, Any] = yaml.safe_load(
 )
 
 
+def _await(awaitable: Any) -> Any:
+    """Run an async action to completion, even when the thread already has a running loop
+    (Playwright's sync API keeps one running once the browser tests have started)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(awaitable)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, awaitable).result()
+
+
 class Conversation:
-    def __init__(self, sender: str, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        sender: str,
+        metadata: dict[str, Any] | None = None,
+        input_channel: str | None = None,
+    ) -> None:
         self.sender = sender
         self.metadata = metadata or {}
+        self.input_channel = input_channel  # `twilio_sms`/`twilio_voice`: what a channel says
         self.slots: dict[str, Any] = {name: None for name in DOMAIN["slots"]}
         self.slots["requested_slot"] = None
         self.latest: dict[str, Any] = {"text": "", "intent": {"name": None}, "entities": []}
@@ -43,7 +61,14 @@ class Conversation:
             "entities": ents,
             "metadata": self.metadata,
         }
-        self.turn_events = [{"event": "user", "text": text, "parse_data": self.latest}]
+        self.turn_events = [
+            {
+                "event": "user",
+                "text": text,
+                "parse_data": self.latest,
+                "input_channel": self.input_channel,
+            }
+        ]
         for name, value in (entities or {}).items():  # the domain's from_entity mappings
             if name in self.slots:
                 self.slots[name] = value
@@ -65,7 +90,7 @@ class Conversation:
         """Run an action, apply its slot events, return what it said."""
         dispatcher = CollectingDispatcher()
         result = action.run(dispatcher, self.tracker(), DOMAIN)
-        events = asyncio.run(result) if inspect.isawaitable(result) else result
+        events = _await(result) if inspect.isawaitable(result) else result
         for event in events:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]

@@ -1,7 +1,9 @@
 """Train the real model once (cached by the hash of its inputs) and run the real servers.
 
-Used by the bot's integration tests: a seeded SQLite portal, the rasa-sdk action server and the
-Rasa server with the REST channel, all on loopback ports chosen at run time.
+Used by the bot's and the web page's integration tests: a seeded SQLite portal, the rasa-sdk
+action server, the Rasa server with its channels (REST, Twilio, the portal's socket.io) and, when
+the browser tests ask for it, the portal page (`python -m web`), all on loopback ports chosen at
+run time. The Rasa server accepts socket.io connections only from the portal page's origin.
 """
 
 from __future__ import annotations
@@ -134,7 +136,13 @@ class Stack:
     rasa_url: str
     actions_url: str
     database_url: str
+    web_port: int  # where `running_web` serves the page; the only origin the chat accepts
+    log_dir: Path
     api_token: str = field(default_factory=lambda: os.environ.get("RASA_API_TOKEN", ""))
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
 
     def api(self, path: str) -> str:
         """An HTTP API URL with the token the launcher gave Rasa (401 without it)."""
@@ -186,8 +194,9 @@ def running_stack(model: Path, database_url: str, log_dir: Path) -> Iterator[Sta
     """Action server and Rasa server on free loopback ports; both stopped afterwards."""
     env = base_env()
     env["PORTAL_DATABASE_URL"] = database_url
-    actions_port, rasa_port = free_port(), free_port()
+    actions_port, rasa_port, web_port = free_port(), free_port(), free_port()
     env["GENESIS_ACTION_URL"] = f"http://127.0.0.1:{actions_port}/webhook"
+    env["GENESIS_CORS_ORIGINS"] = f"http://127.0.0.1:{web_port}"  # the page's, for the socket
     log_dir.mkdir(parents=True, exist_ok=True)
     launch = [str(VENV_BIN / "python"), "-m", "bot.launch"]
     processes: list[subprocess.Popen[bytes]] = []
@@ -219,6 +228,8 @@ def running_stack(model: Path, database_url: str, log_dir: Path) -> Iterator[Sta
             rasa_url=f"http://127.0.0.1:{rasa_port}",
             actions_url=f"http://127.0.0.1:{actions_port}",
             database_url=database_url,
+            web_port=web_port,
+            log_dir=log_dir,
             api_token=token,
         )
         # The first turn traces the encoder's TensorFlow graph and opens the databases: seconds
@@ -226,10 +237,43 @@ def running_stack(model: Path, database_url: str, log_dir: Path) -> Iterator[Sta
         stack.say("warm-up", "hello")
         yield stack
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop(processes)
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
+def running_web(stack: Stack, **settings: str) -> Iterator[str]:
+    """The portal page (`python -m web`) on the stack's web port, talking to its Rasa server.
+
+    `settings` are extra environment variables (e.g. PORTAL_WEB_TOKEN_MINUTES="1").
+    """
+    env = base_env()
+    env.update(
+        PORTAL_DATABASE_URL=stack.database_url,
+        PORTAL_WEB_HOST="127.0.0.1",
+        PORTAL_WEB_PORT=str(stack.web_port),
+        PORTAL_CHAT_URL=stack.rasa_url,
+        **settings,
+    )
+    with open(stack.log_dir / "web.log", "ab") as web_log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "web"],
+            cwd=ROOT,
+            env=env,
+            stdout=web_log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(f"{stack.web_url}/health", process, 60)
+        yield stack.web_url
+    finally:
+        _stop([process])

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+
+import pytest
 from sqlalchemy import select
 
 from bot.actions.appointments import (
@@ -13,7 +17,7 @@ from bot.actions.help import ActionDefaultFallback
 from bot.actions.medications import ValidateRefillForm
 from bot.actions.records import ActionCheckResults, ValidateResultsForm
 from bot.actions.safety import ActionEmergency
-from portal_core import audit, safety, web_tokens
+from portal_core import audit, identity, safety, speech, web_tokens
 from portal_core.database import Database
 from portal_core.models import Appointment, CareTeamAlert, Patient
 from tests.bot.harness import Conversation
@@ -180,3 +184,45 @@ def test_fallback_rephrase_then_menu_then_person(action_portal: Database) -> Non
     assert "another way" in answers[0]
     assert "what I can help with" in answers[1]
     assert "1-800-600-9332" in answers[2]
+
+
+def test_the_web_gets_a_results_table_that_reads_what_the_phone_says(
+    action_portal: Database,
+) -> None:
+    talk = web_conversation(action_portal, "Marcus", "Rivera")
+    talk.user("any new results?", intent="check_results")
+    talk.run(ValidateResultsForm())
+    said = talk.run(ActionCheckResults())
+    table = said[0]["custom"]["results"]
+    assert said[0]["text"].startswith(table["heading"])  # the text reply is unchanged
+    assert table["rows"] and all(row["value"] for row in table["rows"])
+    assert any(r["review"] == "not yet reviewed by your care team" for r in table["rows"])
+    assert table["speech"] == speech.speak(said[0]["text"])  # the voice channel's rendering
+    for row in table["rows"]:
+        assert row["test"] in said[0]["text"] and not re.search(r"\d", row["speech"])
+
+
+@pytest.mark.parametrize("channel", ["sms", "voice"])
+def test_sms_and_voice_replies_carry_no_web_payload(action_portal: Database, channel: str) -> None:
+    pid = patient_id(action_portal, "Marcus", "Rivera")
+    web = web_conversation(action_portal, "Marcus", "Rivera")
+    web.user("any new results?", intent="check_results")
+    web.run(ValidateResultsForm())
+    web_text = web.run(ActionCheckResults())[0]["text"]
+    # As our Twilio channels name and mark their conversations (bot/actions/conversation.py).
+    sender = "sms:+12545550101" if channel == "sms" else f"voice:CA{uuid.uuid4().hex}"
+    talk = Conversation(sender, {"phone": "+12545550101"}, input_channel=f"twilio_{channel}")
+    with action_portal.transaction() as s:
+        marcus = s.get(Patient, pid)
+        born, last4 = marcus.date_of_birth, marcus.dod_id[-4:]
+    identity.verify(action_portal, "+12545550101", talk.sender, channel, born, last4)
+    talk.user("any new results for me?", intent="check_results")
+    talk.run(ValidateResultsForm())
+    said = talk.run(ActionCheckResults())
+    assert said[0]["text"] == web_text and not said[0].get("custom")
+    talk.user("i cant breathe and my chest hurts", intent="emergency")
+    answer = talk.run(ActionEmergency())[0]
+    assert answer["custom"] == {"emergency": "medical"}
+    web.user("i cant breathe and my chest hurts", intent="emergency")
+    banner = web.run(ActionEmergency())[0]["custom"]
+    assert banner == {"emergency": "medical", "contacts": safety.emergency_contacts("medical")}

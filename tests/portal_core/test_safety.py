@@ -320,6 +320,19 @@ def test_crisis_response(channel: str) -> None:
     assert not set(text) & set("*_#<>[]`")  # plain text for every channel
 
 
+@pytest.mark.parametrize("kind", safety.KINDS)
+def test_every_number_an_answer_names_is_offered_as_a_link(kind: str) -> None:
+    contacts = safety.emergency_contacts(kind)
+    text = safety.emergency_response(kind, "web")
+    for contact in contacts:
+        scheme, number = contact["href"].split(":")
+        assert scheme in ("tel", "sms") and number in text and number in contact["label"]
+    numbers = {c["href"].split(":")[1] for c in contacts}
+    assert numbers == {n for n in ("911", "988", "838255") if n in text}
+    with pytest.raises(ValueError):
+        safety.emergency_contacts("other")
+
+
 def test_response_rejects_unknown_kind_or_channel() -> None:
     with pytest.raises(ValueError):
         safety.emergency_response("other", "web")

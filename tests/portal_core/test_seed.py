@@ -48,6 +48,7 @@ from portal_core.models.records import REPORT_KINDS
 from portal_core.seed import (
     DEMO_IDENTITIES,
     AlreadySeeded,
+    demo_accounts,
     demo_identity_rows,
     seed,
     seed_if_empty,
@@ -272,6 +273,22 @@ def test_demo_identities_describe_the_seeded_people(seeded: Database) -> None:
             assert (patient.phone, patient.assurance_level) == (ident.phone, ident.account)
             assert row.dod_last4 == patient.dod_id[-4:]
             assert row.try_this
+
+
+def test_the_demo_sign_in_offers_the_stored_people_old_enough_to_sign_in(
+    seeded: Database, sqlite_db: Database
+) -> None:
+    accounts = demo_accounts(seeded)
+
+    assert [a.name for a in accounts] == [d.full_name for d in DEMO_IDENTITIES if d.age >= 12]
+    assert "Sofia Rivera" not in {a.name for a in accounts}  # 8: her parents act for her
+    with seeded.transaction() as session:
+        for account in accounts:
+            patient = session.get(Patient, account.patient_id)
+            assert f"{patient.first_name} {patient.last_name}" == account.name
+            assert patient.assurance_level == account.assurance_level
+    assert {a.assurance_level for a in accounts} == {"premium", "basic"}
+    assert demo_accounts(sqlite_db) == []  # nothing seeded, nothing to sign in as
 
 
 def test_demo_identities_without_a_database_are_computed_for_the_date() -> None:

@@ -146,3 +146,25 @@ def test_a_configured_none_algorithm_is_refused_outright() -> None:
         issue_token(
             42, "premium", now=NOW, settings=Settings(jwt_secret=SECRET, jwt_algorithm="none")
         )
+
+
+SIGN_IN = "Zq3v0Xn1-k_8Lw2YbT5eRa"
+
+
+def test_a_token_can_name_the_portal_sign_in_it_belongs_to() -> None:
+    token = issue_token(42, "premium", now=NOW, settings=SETTINGS, session=SIGN_IN)
+    assert jwt.decode(token, options={"verify_signature": False})["sid"] == SIGN_IN
+    assert _read(token).session == SIGN_IN
+    assert _read(issue_token(42, "premium", now=NOW, settings=SETTINGS)).session is None
+
+
+@pytest.mark.parametrize("session", ["short", "x" * 65, "has spaces in it ok", "a/b" * 8, ""])
+def test_a_malformed_sign_in_id_is_refused_when_issuing(session: str) -> None:
+    with pytest.raises(InvalidInput):
+        issue_token(42, "premium", now=NOW, settings=SETTINGS, session=session)
+
+
+@pytest.mark.parametrize("sid", [12345678901234567890, "short", "../../etc/passwd/xx", ["a" * 20]])
+def test_a_signed_token_with_a_malformed_sign_in_id_is_invalid(sid: object) -> None:
+    with pytest.raises(InvalidToken):
+        _read(_signed(sid=sid))
