@@ -1,0 +1,90 @@
+"""When the portal database can't be reached, every action answers politely and changes nothing.
+
+`portal_core` turns a lost or refused database connection into `Unavailable` after rolling the
+transaction back, so no booking or refill is ever half-written. Without this module the action
+server would answer Rasa with a 500, Rasa would drop the action's events and the patient would
+hear nothing at all. `guard_all()` (called when `bot.actions` is imported) wraps the `run` of
+every action of ours so that an outage instead
+- drops whatever the action had already said this turn (nothing half-said either),
+- says `Unavailable.user_message` ("... nothing was changed. Please try again shortly."),
+- and, for a form's validator, clears the slots this turn filled, so the form asks its question
+  again rather than keeping an answer nobody checked.
+The next message simply runs again: the servers recover without a restart once the database
+is back (SQLAlchemy's pre-ping replaces the dead connections).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+from rasa_sdk.utils import call_potential_coroutine
+
+from portal_core.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+Run = Callable[[Any, CollectingDispatcher, Tracker, DomainDict], Any]
+GuardedRun = Callable[
+    [Any, CollectingDispatcher, Tracker, DomainDict], Coroutine[Any, Any, list[EventType]]
+]
+PACKAGE = "bot.actions"
+
+
+def undo_events(action: Action, tracker: Tracker) -> list[EventType]:
+    """What leaves the conversation as if the failed turn's answers were never given."""
+    if isinstance(action, FormValidationAction):
+        return [SlotSet(name, None) for name in tracker.slots_to_validate()]
+    return []
+
+
+def guarded(run: Run) -> GuardedRun:
+    """`run`, answering an outage politely instead of failing the action."""
+
+    @functools.wraps(run)
+    async def run_guarded(
+        self: Action, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        said_before = len(dispatcher.messages)
+        try:
+            return await call_potential_coroutine(run(self, dispatcher, tracker, domain))
+        except Unavailable as outage:
+            log.warning("%s: portal database unavailable (%s)", self.name(), outage)
+            del dispatcher.messages[said_before:]
+            dispatcher.utter_message(text=Unavailable.user_message)
+            return undo_events(self, tracker)
+
+    run_guarded.__genesis_guarded__ = True  # type: ignore[attr-defined]
+    return run_guarded
+
+
+def _ours(cls: type) -> bool:
+    return cls.__module__ == PACKAGE or cls.__module__.startswith(PACKAGE + ".")
+
+
+def _subclasses(base: type) -> list[type]:
+    found, pending = [], [base]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            if sub not in found:
+                found.append(sub)
+                pending.append(sub)
+    return found
+
+
+def guard_all() -> list[type]:
+    """Guard every action class defined in `bot.actions` (once; bases before subclasses)."""
+    classes = sorted((c for c in _subclasses(Action) if _ours(c)), key=lambda c: len(c.__mro__))
+    done = []
+    for cls in classes:
+        if not getattr(cls.run, "__genesis_guarded__", False):
+            cls.run = guarded(cls.run)  # type: ignore[method-assign]
+            done.append(cls)
+    return done
