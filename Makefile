@@ -10,7 +10,7 @@ MODEL := models/genesis.tar.gz
 TRAIN_INPUTS := config.yml bot/domain.yml $(wildcard bot/components/*.py) $(shell find bot/data -name '*.yml' 2>/dev/null)
 RASA := $(VENV)/bin/rasa
 
-.PHONY: run test lint format db reset-db clean train validate sms call eval bench
+.PHONY: run run-prod nginx deploy-files test lint format db reset-db clean train validate sms call eval bench
 
 $(STAMP): requirements.txt constraints.txt requirements-model.txt
 	@test -x $(PY) || $$(scripts/find-python310) -m venv $(VENV)
@@ -46,8 +46,13 @@ eval: $(STAMP) $(MODEL)
 	$(PY) -m eval.nlu_heldout --model $(MODEL)
 	$(PY) -m eval.nlu_cv
 
+# Debian's nginx, pinned (the load balancer of run-prod, the fault tests and the benchmark);
+# does nothing when it is installed.
+nginx:
+	@scripts/install-nginx
+
 # Detector time per message; /model/parse and REST turn latency against the real servers.
-bench: $(STAMP) $(MODEL)
+bench: $(STAMP) $(MODEL) nginx
 	$(PY) -m eval.bench --model $(MODEL)
 
 validate: $(STAMP)
@@ -60,6 +65,15 @@ run: db $(MODEL)
 	@echo "Ctrl-C stops everything."
 	$(VENV)/bin/honcho start -f Procfile
 
+# The production topology on loopback: nginx in front of two Rasa replicas and two action
+# servers, PostgreSQL (portal and tracker databases) and Redis (locks). Ctrl-C stops it all.
+run-prod: $(STAMP) $(MODEL) nginx
+	$(PY) -m ops.run --model $(MODEL)
+
+# deploy/nginx.compose.conf and deploy/k8s/configmap.yaml, after editing deploy/'s sources.
+deploy-files: $(STAMP)
+	$(PY) -m ops.deploy_files
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -68,7 +82,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: $(STAMP)
+test: $(STAMP) nginx
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest

@@ -1,0 +1,311 @@
+"""Start the production topology on loopback without Docker, and stop it all on Ctrl-C.
+
+    .venv/bin/python -m ops.run [--replicas 2] [--action-servers 2]      (`make run-prod`)
+
+Two Rasa replicas and two action servers behind nginx, conversations in a PostgreSQL tracker
+database, locks in Redis, the portal in its own PostgreSQL database (migrated and seeded on
+first use). PostgreSQL and Redis are started where they aren't running. The fault tests and the
+load benchmark start the same thing on free ports through `Topology`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ops import nginx, services
+from ops.topology import (
+    DEFAULT_LAYOUT,
+    ROOT,
+    Layout,
+    Process,
+    Stores,
+    actions_command,
+    endpoints,
+    environment,
+    postgres_url,
+    rasa_command,
+)
+
+READY_SECONDS = {"rasa": 300.0, "actions": 90.0, "nginx": 20.0}
+STOP_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a loopback topology needs besides its ports and stores."""
+
+    model: Path
+    twilio_auth_token: str
+    twilio_public_base_url: str
+    jwt_secret: str
+    python: str = sys.executable
+    # Per-role additions to the role's environment (benchmark tuning, e.g. SANIC_WORKERS).
+    tuning: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+def base_environment() -> dict[str, str]:
+    """The inherited environment, with the project importable and TensorFlow quiet."""
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PYTHONDONTWRITEBYTECODE="1",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    return env
+
+
+def plan(layout: Layout, stores: Stores, settings: Settings, run_dir: Path) -> list[Process]:
+    """The processes of a topology, in start order (action servers, replicas, balancer)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    endpoints_file = run_dir / "endpoints.yml"
+    endpoints_file.write_text(yaml.safe_dump(endpoints(layout.action_url, stores), sort_keys=False))
+    config = nginx.write_config(nginx.loopback_site(layout, run_dir / "nginx"), run_dir / "nginx")
+    processes: list[Process] = []
+    for index, port in enumerate(layout.actions):
+        env = environment(
+            "actions",
+            {
+                "PORTAL_DATABASE_URL": stores.portal_url,
+                "PORTAL_JWT_SECRET": settings.jwt_secret,
+                "SANIC_HOST": layout.host,
+                **settings.tuning.get("actions", {}),
+            },
+        )
+        processes.append(
+            Process(
+                name=f"actions-{index + 1}",
+                role="actions",
+                argv=actions_command(settings.python, port=port),
+                env=env,
+                ready_url=f"{layout.actions_url(index)}/health",
+            )
+        )
+    for index, port in enumerate(layout.rasa):
+        env = environment(
+            "rasa",
+            {
+                "PORTAL_DATABASE_URL": stores.portal_url,
+                "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
+                "TWILIO_PUBLIC_BASE_URL": settings.twilio_public_base_url,
+                **settings.tuning.get("rasa", {}),
+            },
+        )
+        processes.append(
+            Process(
+                name=f"rasa-{index + 1}",
+                role="rasa",
+                argv=rasa_command(
+                    settings.python,
+                    model=str(settings.model),
+                    endpoints_file=str(endpoints_file),
+                    host=layout.host,
+                    port=port,
+                ),
+                env=env,
+                ready_url=f"{layout.rasa_url(index)}/",
+            )
+        )
+    processes.append(
+        Process(
+            name="nginx",
+            role="nginx",
+            argv=nginx.command(config, run_dir / "nginx"),
+            ready_url=f"{layout.front_url}/health",
+        )
+    )
+    return processes
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+class Topology:
+    """The running processes of one loopback topology; each can be stopped and started again."""
+
+    def __init__(self, processes: list[Process], run_dir: Path, layout: Layout) -> None:
+        self.specs = {p.name: p for p in processes}
+        self.run_dir = run_dir
+        self.layout = layout
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+
+    # -- one process
+
+    def start(self, name: str) -> subprocess.Popen[bytes]:
+        spec = self.specs[name]
+        env = base_environment()
+        env.update(spec.env)
+        with open(self.run_dir / f"{name}.log", "ab") as log:
+            process = subprocess.Popen(
+                spec.argv,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: nginx's workers go with it
+            )
+        self.running[name] = process
+        return process
+
+    def wait_ready(self, name: str, seconds: float | None = None) -> None:
+        spec, process = self.specs[name], self.running[name]
+        limit = seconds if seconds is not None else READY_SECONDS[spec.role]
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with {process.returncode}; see {self.run_dir}/{name}.log"
+                )
+            if spec.ready_url is None or _ready(spec.ready_url):
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"{name} was not ready after {limit:.0f} s; see {self.run_dir}")
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """Stop one process (and its group); SIGKILL simulates a crash."""
+        process = self.running.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=STOP_SECONDS)
+
+    def restart(self, name: str) -> None:
+        self.stop(name)
+        self.start(name)
+        self.wait_ready(name)
+
+    def pid(self, name: str) -> int:
+        return self.running[name].pid
+
+    # -- all of them
+
+    def start_all(self) -> None:
+        """Everything at once (the replicas load their models in parallel), then wait."""
+        for name in self.specs:
+            self.start(name)
+        for name in self.specs:
+            self.wait_ready(name)
+
+    def stop_all(self) -> None:
+        for name in reversed(list(self.running)):
+            self.stop(name)
+
+
+@contextmanager
+def running(
+    layout: Layout, stores: Stores, settings: Settings, run_dir: Path
+) -> Iterator[Topology]:
+    """A started topology, stopped afterwards whatever happens."""
+    topology = Topology(plan(layout, stores, settings, run_dir), run_dir, layout)
+    try:
+        topology.start_all()
+        yield topology
+    finally:
+        topology.stop_all()
+
+
+# --- `make run-prod` -------------------------------------------------------------------------
+
+
+def _prepare_portal(portal_url: str) -> None:
+    """Migrate the portal database and seed the demo population the first time."""
+    from portal_core.cli import migrate
+    from portal_core.database import Database
+    from portal_core.seed import seed_if_empty
+
+    migrate(portal_url, log=False)
+    database = Database(portal_url)
+    try:
+        seed_if_empty(database)
+    finally:
+        database.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Genesis Assist's production topology")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "genesis.tar.gz")
+    parser.add_argument("--replicas", type=int, default=len(DEFAULT_LAYOUT.rasa))
+    parser.add_argument("--action-servers", type=int, default=len(DEFAULT_LAYOUT.actions))
+    args = parser.parse_args(argv)
+
+    from portal_core.config import load_settings
+
+    portal = load_settings()  # reads .env too
+    portal_url = os.environ.get("GENESIS_PROD_PORTAL_URL") or postgres_url("genesis_portal")
+    tracker_url = os.environ.get("GENESIS_PROD_TRACKER_URL") or postgres_url("genesis_tracker")
+    token = os.environ.get("TWILIO_AUTH_TOKEN") or ""
+    if not token:
+        print("TWILIO_AUTH_TOKEN is not set (.env): the Twilio channels will refuse everything")
+    layout = Layout(
+        front=DEFAULT_LAYOUT.front,
+        actions_front=DEFAULT_LAYOUT.actions_front,
+        rasa=tuple(DEFAULT_LAYOUT.rasa[0] + i for i in range(args.replicas)),
+        actions=tuple(DEFAULT_LAYOUT.actions[0] + i for i in range(args.action_servers)),
+    )
+    services.ensure_postgres()
+    services.ensure_redis()
+    for url in (portal_url, tracker_url):
+        if services.ensure_database(url):
+            print(f"created database {url.rsplit('/', 1)[-1]}")
+    _prepare_portal(portal_url)
+    settings = Settings(
+        model=args.model,
+        twilio_auth_token=token,
+        twilio_public_base_url=os.environ.get("TWILIO_PUBLIC_BASE_URL") or layout.front_url,
+        jwt_secret=portal.jwt_secret,
+    )
+    run_dir = ROOT / "var" / "prod"
+    stores = Stores(portal_url=portal_url, tracker_url=tracker_url)
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"starting {args.replicas} Rasa replicas and {args.action_servers} action servers...")
+    try:
+        with running(layout, stores, settings, run_dir) as topology:
+            print(f"Front door (webhooks, REST): {layout.front_url}/webhooks/...")
+            for name, spec in topology.specs.items():
+                print(f"  {name:10s} pid {topology.pid(name):6d}  {spec.ready_url}")
+            print(f"Logs in {run_dir}. Ctrl-C stops everything.")
+            while not stopping:
+                for name, process in list(topology.running.items()):
+                    if process.poll() is not None:
+                        print(f"{name} exited with {process.returncode}; starting it again")
+                        topology.start(name)
+                time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
