@@ -392,6 +392,13 @@ def test_a_failing_bot_gets_a_polite_try_again(db: Database) -> None:
     assert messages_in(body) == [TRY_AGAIN]
 
 
+def test_a_turn_the_bot_answered_with_silence_gets_a_polite_try_again(db: Database) -> None:
+    # What Rasa does when the action server can't be reached: it drops the action, says nothing.
+    status, body = post(make_channel(db), signed_request(), FakeRasa(reply=lambda m: []))
+    assert status == 200
+    assert messages_in(body) == [TRY_AGAIN]
+
+
 def test_a_slow_turn_says_try_again_then_delivers_its_answer_with_the_next_one(
     db: Database,
 ) -> None:
