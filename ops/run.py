@@ -11,6 +11,7 @@ load benchmark start the same thing on free ports through `Topology`.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -39,7 +41,9 @@ from ops.topology import (
     rasa_command,
 )
 
-READY_SECONDS = {"rasa": 300.0, "actions": 90.0, "nginx": 20.0}
+# Generous: on a busy 2-core machine two replicas loading their models at once take minutes.
+READY_SECONDS = {"rasa": 600.0, "actions": 120.0, "nginx": 20.0}
+WARM_UP_SECONDS = 180.0
 STOP_SECONDS = 20.0
 
 
@@ -175,9 +179,28 @@ class Topology:
                     f"{name} exited with {process.returncode}; see {self.run_dir}/{name}.log"
                 )
             if spec.ready_url is None or _ready(spec.ready_url):
+                if spec.role == "rasa":
+                    self._warm_up(name, spec)
                 return
             time.sleep(0.5)
         raise TimeoutError(f"{name} was not ready after {limit:.0f} s; see {self.run_dir}")
+
+    def _warm_up(self, name: str, spec: Process) -> None:
+        """One REST turn, so the first patient doesn't pay for TensorFlow's first call.
+
+        A fresh replica's first message builds TensorFlow's graphs: seconds of CPU on the
+        event loop, during which the replica answers nothing (behind a Twilio webhook, that
+        is a timeout). The turn is a throw-away conversation of its own.
+        """
+        assert spec.ready_url is not None
+        body = json.dumps({"sender": f"warmup-{name}-{uuid.uuid4().hex[:8]}", "message": "hi"})
+        request = urllib.request.Request(
+            spec.ready_url.rstrip("/") + "/webhooks/rest/webhook",
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=WARM_UP_SECONDS):
+            pass
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         """Stop one process (and its group); SIGKILL simulates a crash."""
