@@ -8,7 +8,8 @@ every action of ours so that an outage instead
 - drops whatever the action had already said this turn (nothing half-said either),
 - says `Unavailable.user_message` ("... nothing was changed. Please try again shortly."),
 - and, for a form's validator, clears the slots this turn filled, so the form asks its question
-  again rather than keeping an answer nobody checked.
+  again rather than keeping an answer nobody checked; for a task's action (book, refill), opens
+  the form that just finished again at its last question, so "yes" once more does the task.
 The next message simply runs again: the servers recover without a restart once the database
 is back (SQLAlchemy's pre-ping replaces the dead connections).
 """
@@ -21,7 +22,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -42,7 +43,47 @@ def undo_events(action: Action, tracker: Tracker) -> list[EventType]:
     """What leaves the conversation as if the failed turn's answers were never given."""
     if isinstance(action, FormValidationAction):
         return [SlotSet(name, None) for name in tracker.slots_to_validate()]
-    return []
+    return reopen_form(tracker)
+
+
+def reopen_form(tracker: Tracker) -> list[EventType]:
+    """A form that finished this turn, open again at its last question, listening.
+
+    A task's action (book, request the refill) runs once its form has finished. When that
+    action can't reach the database the task is not done, so the form goes back to its last
+    question (the confirmation, usually) and the patient's next "yes" runs the task again,
+    instead of landing in a conversation that has moved on.
+    """
+    events = tracker.events
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    closed = [
+        i
+        for i, e in enumerate(events)
+        if i > last_user and e.get("event") == "active_loop" and e.get("name") is None
+    ]
+    if not closed:
+        return []
+    before = events[: closed[-1]]
+    form = next(
+        (e["name"] for e in reversed(before) if e.get("event") == "active_loop" and e.get("name")),
+        None,
+    )
+    slot = next(
+        (
+            e["value"]
+            for e in reversed(before)
+            if e.get("event") == "slot" and e.get("name") == "requested_slot" and e.get("value")
+        ),
+        None,
+    )
+    if not form or not slot:
+        return []
+    return [
+        ActiveLoop(form),
+        SlotSet(slot, None),
+        SlotSet("requested_slot", slot),
+        FollowupAction("action_listen"),
+    ]
 
 
 def guarded(run: Run) -> GuardedRun:

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 
 from bot.actions import portal
 from bot.actions.medications import ActionRequestRefill, ValidateRefillForm
-from bot.actions.outage import guard_all
+from bot.actions.outage import guard_all, reopen_form
 from portal_core import web_tokens
 from portal_core.errors import Unavailable
 from tests.bot.harness import Conversation
@@ -51,3 +53,38 @@ def test_a_submit_action_says_try_again_shortly_and_returns_no_events(
     talk.user("yes", intent="affirm")
     said = talk.run(ActionRequestRefill())
     assert [m["text"] for m in said] == [Unavailable.user_message]
+
+
+def tracker_with(events: list[dict]) -> Tracker:
+    return Tracker("web-x", {}, {}, events, False, None, {}, "action_listen")
+
+
+FINISHED_THIS_TURN = [
+    {"event": "user", "text": "refill my lisinopril"},
+    {"event": "active_loop", "name": "refill_form"},
+    {"event": "slot", "name": "requested_slot", "value": "pharmacy"},
+    {"event": "action", "name": "action_listen"},
+    {"event": "user", "text": "the usual"},
+    {"event": "slot", "name": "requested_slot", "value": "refill_confirmed"},
+    {"event": "action", "name": "action_listen"},
+    {"event": "user", "text": "yes"},
+    {"event": "slot", "name": "refill_confirmed", "value": True},
+    {"event": "active_loop", "name": None},
+    {"event": "slot", "name": "requested_slot", "value": None},
+]
+
+
+def test_a_task_that_could_not_reach_the_database_reopens_its_form_at_the_last_question() -> None:
+    events = reopen_form(tracker_with(FINISHED_THIS_TURN))
+    assert events == [
+        ActiveLoop("refill_form"),
+        SlotSet("refill_confirmed", None),
+        SlotSet("requested_slot", "refill_confirmed"),
+        FollowupAction("action_listen"),
+    ]
+
+
+def test_a_form_that_finished_in_an_earlier_turn_is_left_alone() -> None:
+    later = [*FINISHED_THIS_TURN, {"event": "action", "name": "action_listen"}]
+    later.append({"event": "user", "text": "where is my refill"})
+    assert reopen_form(tracker_with(later)) == []
