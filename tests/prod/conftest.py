@@ -74,8 +74,10 @@ class Prod:
     def run(self, coroutine: Awaitable[T]) -> T:
         return asyncio.run(_with_timeout(coroutine))
 
-    def patients(self, session: aiohttp.ClientSession, base_url: str | None = None) -> Patients:
-        return Patients(base_url or self.layout.front_url, self.signer, session, timeout=60)
+    def patients(
+        self, session: aiohttp.ClientSession, base_url: str | None = None, timeout: float = 60
+    ) -> Patients:
+        return Patients(base_url or self.layout.front_url, self.signer, session, timeout=timeout)
 
     def replica_url(self, index: int) -> str:
         return self.layout.rasa_url(index)
@@ -93,6 +95,16 @@ class Prod:
                 session.scalars(
                     select(Appointment.slot_id).where(
                         Appointment.patient_id == patient_id, Appointment.status == "booked"
+                    )
+                )
+            )
+
+    def slot_bookings(self, slot_id: int) -> int:
+        with self.portal.transaction() as session:
+            return int(
+                session.scalar(
+                    select(func.count(Appointment.id)).where(
+                        Appointment.slot_id == slot_id, Appointment.status == "booked"
                     )
                 )
             )
