@@ -10,7 +10,6 @@ The second part calls the real, running stack: whole calls for booking, refill a
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import secrets
 import urllib.parse
@@ -36,9 +35,9 @@ from bot.channels.twilio_voice import TRY_AGAIN, TwilioVoiceInput, VoiceSettings
 from portal_core import deliveries, identity, safety, sms_conversations
 from portal_core.database import Database
 from portal_core.models import VerifiedSession, WebhookDelivery
-from portal_core.seed import DemoIdentityRow, demo_identity_rows
 from portal_core.sms_conversations import Choice
 from tests.bot.stack import TWILIO_TEST_PUBLIC_URL, TWILIO_TEST_TOKEN, Stack
+from tests.bot.twilio_clients import demo_identity
 from tests.factories import make_clinic, make_patient, make_pharmacy
 
 TOKEN = TWILIO_TEST_TOKEN
@@ -801,23 +800,12 @@ class StackCall:
         return cli_call.converse(self.call, iter([*answers, cli_call.HANG_UP]), log).lines
 
     def user_turns(self) -> list[str]:
-        conversation = urllib.parse.quote(f"voice:{self.call.sid}", safe=":")
-        url = f"{self.stack.rasa_url}/conversations/{conversation}/tracker"
-        with urllib.request.urlopen(url) as response:
-            events = json.loads(response.read())["events"]
+        events = self.stack.tracker(f"voice:{self.call.sid}")["events"]
         return [e.get("text") for e in events if e["event"] == "user"]
 
 
 def assistant(lines: list[str]) -> str:
     return "\n".join(line for line in lines if line.startswith("assistant> "))
-
-
-def _identity(stack: Stack, name: str) -> DemoIdentityRow:
-    database = Database(stack.database_url)
-    try:
-        return next(row for row in demo_identity_rows(database) if row.name == name)
-    finally:
-        database.dispose()
 
 
 def test_the_stack_refuses_forged_calls_and_answers_a_retried_step_once(stack: Stack) -> None:
@@ -832,7 +820,7 @@ def test_the_stack_refuses_forged_calls_and_answers_a_retried_step_once(stack: S
 
 
 def test_booking_by_phone_in_the_clinics_time_zone(stack: Stack) -> None:
-    who = _identity(stack, "Daniel Okafor")  # in Japan; shares his phone with Amara, 8
+    who = demo_identity(stack, "Daniel Okafor")  # in Japan; shares his phone with Amara, 8
     lines = StackCall(stack, who.phone or "").converse(
         "d:1",  # appointments
         f"d:{who.date_of_birth:%m%d%Y}",
@@ -854,7 +842,7 @@ def test_booking_by_phone_in_the_clinics_time_zone(stack: Stack) -> None:
 
 
 def test_refill_by_phone_with_a_spoken_birth_date(stack: Stack) -> None:
-    who = _identity(stack, "Danielle Price")  # metoprolol is due for a refill
+    who = demo_identity(stack, "Danielle Price")  # metoprolol is due for a refill
     born = who.date_of_birth
     lines = StackCall(stack, who.phone or "").converse(
         "I need to refill my metoprolol",
@@ -874,7 +862,7 @@ def test_refill_by_phone_with_a_spoken_birth_date(stack: Stack) -> None:
 
 
 def test_results_are_read_aloud_with_units_in_words(stack: Stack) -> None:
-    who = _identity(stack, "Marcus Rivera")  # his CMP is final and not yet reviewed
+    who = demo_identity(stack, "Marcus Rivera")  # his CMP is final and not yet reviewed
     lines = StackCall(stack, who.phone or "").converse(
         "d:3",  # test results
         f"d:{who.date_of_birth:%m%d%Y}",
