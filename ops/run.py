@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -25,8 +26,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from ops import nginx, services
 from ops.topology import (
     DEFAULT_LAYOUT,
@@ -36,6 +35,7 @@ from ops.topology import (
     Stores,
     actions_command,
     endpoints,
+    endpoints_yaml,
     environment,
     postgres_url,
     rasa_command,
@@ -49,15 +49,35 @@ STOP_SECONDS = 20.0
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a loopback topology needs besides its ports and stores."""
+    """Everything a loopback topology needs besides its ports and stores.
+
+    The three secrets are what `bot/launch.py` requires (`scripts/ensure-env` makes them for
+    `make run-prod`; tests and the benchmark make their own).
+    """
 
     model: Path
     twilio_auth_token: str
     twilio_public_base_url: str
     jwt_secret: str
+    action_token: str
+    api_token: str
+    mode: str = "development"  # GENESIS_ENV: production refuses weak secrets, frozen clocks
+    cors_origins: str = "http://127.0.0.1:8000"
     python: str = sys.executable
     # Per-role additions to the role's environment (benchmark tuning, e.g. SANIC_WORKERS).
     tuning: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def generated(cls, model: Path, twilio_auth_token: str, public_url: str) -> Settings:
+        """Settings with fresh random secrets (tests, the benchmark)."""
+        return cls(
+            model=model,
+            twilio_auth_token=twilio_auth_token,
+            twilio_public_base_url=public_url,
+            jwt_secret=os.environ.get("PORTAL_JWT_SECRET") or secrets.token_urlsafe(48),
+            action_token=secrets.token_urlsafe(48),
+            api_token=os.environ.get("RASA_API_TOKEN") or secrets.token_urlsafe(48),
+        )
 
 
 def base_environment() -> dict[str, str]:
@@ -76,16 +96,17 @@ def plan(layout: Layout, stores: Stores, settings: Settings, run_dir: Path) -> l
     """The processes of a topology, in start order (action servers, replicas, balancer)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     endpoints_file = run_dir / "endpoints.yml"
-    endpoints_file.write_text(yaml.safe_dump(endpoints(layout.action_url, stores), sort_keys=False))
+    endpoints_file.write_text(endpoints_yaml(endpoints(stores)))
     config = nginx.write_config(nginx.loopback_site(layout, run_dir / "nginx"), run_dir / "nginx")
     processes: list[Process] = []
     for index, port in enumerate(layout.actions):
         env = environment(
             "actions",
             {
-                "PORTAL_DATABASE_URL": stores.portal_url,
+                "GENESIS_ENV": settings.mode,
+                "GENESIS_ACTION_TOKEN": settings.action_token,
                 "PORTAL_JWT_SECRET": settings.jwt_secret,
-                "SANIC_HOST": layout.host,
+                "PORTAL_DATABASE_URL": stores.portal_url,
                 **settings.tuning.get("actions", {}),
             },
         )
@@ -93,7 +114,7 @@ def plan(layout: Layout, stores: Stores, settings: Settings, run_dir: Path) -> l
             Process(
                 name=f"actions-{index + 1}",
                 role="actions",
-                argv=actions_command(settings.python, port=port),
+                argv=actions_command(settings.python, host=layout.host, port=port),
                 env=env,
                 ready_url=f"{layout.actions_url(index)}/health",
             )
@@ -102,6 +123,13 @@ def plan(layout: Layout, stores: Stores, settings: Settings, run_dir: Path) -> l
         env = environment(
             "rasa",
             {
+                "GENESIS_ENV": settings.mode,
+                "GENESIS_ENDPOINTS_FILE": str(endpoints_file),
+                "GENESIS_ACTION_URL": layout.action_url,
+                "GENESIS_ACTION_TOKEN": settings.action_token,
+                "RASA_API_TOKEN": settings.api_token,
+                "GENESIS_CORS_ORIGINS": settings.cors_origins,
+                "PORTAL_JWT_SECRET": settings.jwt_secret,
                 "PORTAL_DATABASE_URL": stores.portal_url,
                 "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
                 "TWILIO_PUBLIC_BASE_URL": settings.twilio_public_base_url,
@@ -113,11 +141,7 @@ def plan(layout: Layout, stores: Stores, settings: Settings, run_dir: Path) -> l
                 name=f"rasa-{index + 1}",
                 role="rasa",
                 argv=rasa_command(
-                    settings.python,
-                    model=str(settings.model),
-                    endpoints_file=str(endpoints_file),
-                    host=layout.host,
-                    port=port,
+                    settings.python, model=str(settings.model), host=layout.host, port=port
                 ),
                 env=env,
                 ready_url=f"{layout.rasa_url(index)}/",
@@ -311,6 +335,10 @@ def main(argv: list[str] | None = None) -> int:
         twilio_auth_token=token,
         twilio_public_base_url=os.environ.get("TWILIO_PUBLIC_BASE_URL") or layout.front_url,
         jwt_secret=portal.jwt_secret,
+        action_token=os.environ.get("GENESIS_ACTION_TOKEN", ""),
+        api_token=os.environ.get("RASA_API_TOKEN", ""),
+        mode="production",
+        cors_origins=os.environ.get("GENESIS_CORS_ORIGINS") or "http://127.0.0.1:8000",
     )
     run_dir = ROOT / "var" / "prod"
     stores = Stores(portal_url=portal_url, tracker_url=tracker_url)

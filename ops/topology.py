@@ -27,15 +27,21 @@ from urllib.parse import quote
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
-CREDENTIALS = "bot/credentials.yml"
-ACTIONS_PACKAGE = "bot.actions"
 RASA_PORT = 5005  # inside a container, and the front door on loopback (`make run` uses it too)
 ACTIONS_PORT = 5055
+TRACKER_STORE = "bot.tracker_store.RedactingSQLTrackerStore"  # Rasa's SQL store, minus identity
 
 # What each role reads from its environment (besides what Python and Rasa read anyway). The
 # loopback runner sets exactly these, and deploy/ must name exactly these for each service.
 ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "rasa": (
+        "GENESIS_ENV",  # production: no start on a weak secret (bot/launch.py)
+        "GENESIS_ENDPOINTS_FILE",  # tracker store, lock store, action endpoint
+        "GENESIS_ACTION_URL",  # the balancer's action door
+        "GENESIS_ACTION_TOKEN",  # the header the action servers require
+        "RASA_API_TOKEN",  # the HTTP API's --auth-token
+        "GENESIS_CORS_ORIGINS",  # the portal page's origins (the web chat)
+        "PORTAL_JWT_SECRET",  # the web chat's portal tokens
         "PORTAL_DATABASE_URL",  # the Twilio channels keep deliveries and SMS state there
         "TWILIO_AUTH_TOKEN",
         "TWILIO_PUBLIC_BASE_URL",
@@ -45,9 +51,10 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
         "SANIC_WORKERS",
     ),
     "actions": (
-        "PORTAL_DATABASE_URL",
+        "GENESIS_ENV",
+        "GENESIS_ACTION_TOKEN",
         "PORTAL_JWT_SECRET",
-        "SANIC_HOST",  # rasa-sdk binds here (default 0.0.0.0)
+        "PORTAL_DATABASE_URL",
         "RASA_TELEMETRY_ENABLED",
     ),
 }
@@ -60,6 +67,12 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "SANIC_WORKERS": "1",
     },
     "actions": {"RASA_TELEMETRY_ENABLED": "false"},
+}
+# The action endpoint is always read from the environment, so the action token (a secret) is
+# never written into a file.
+ACTION_ENDPOINT = {
+    "url": "${GENESIS_ACTION_URL}",
+    "headers": {"X-Genesis-Action-Token": "${GENESIS_ACTION_TOKEN}"},
 }
 
 
@@ -91,7 +104,7 @@ def tracker_store_section(stores: Stores) -> dict[str, Any]:
     """Rasa's `tracker_store:` endpoint for the tracker database."""
     url = make_url(stores.tracker_url)
     section: dict[str, Any] = {
-        "type": "SQL",
+        "type": TRACKER_STORE,
         "dialect": "postgresql",
         "url": url.host or "127.0.0.1",
         "port": url.port or 5432,
@@ -99,7 +112,7 @@ def tracker_store_section(stores: Stores) -> dict[str, Any]:
         "username": url.username or "postgres",
     }
     if url.password:
-        section["password"] = url.password
+        raise ValueError("give the tracker database's password as ${VAR} in deploy/, not here")
     return section
 
 
@@ -114,33 +127,61 @@ def lock_store_section(stores: Stores) -> dict[str, Any]:
     }
 
 
-def endpoints(action_url: str, stores: Stores) -> dict[str, Any]:
-    """A Rasa replica's whole endpoints file: actions through the balancer, shared stores."""
+def endpoints(stores: Stores) -> dict[str, Any]:
+    """A Rasa replica's endpoints: actions through the balancer, the shared stores."""
     return {
-        "action_endpoint": {"url": action_url},
+        "action_endpoint": ACTION_ENDPOINT,
         "tracker_store": tracker_store_section(stores),
         "lock_store": lock_store_section(stores),
     }
 
 
-def rasa_command(
-    python: str, *, model: str, endpoints_file: str, host: str, port: int
-) -> list[str]:
-    """One Rasa replica: NLU, dialogue and the channels (REST, Twilio SMS and voice)."""
+_PLAIN = re.compile(r"^(?:\$\{[A-Z_]+\}|[A-Za-z0-9_.:/-]+)$")
+
+
+def endpoints_yaml(document: Mapping[str, Any]) -> str:
+    """The endpoints as YAML with every value a plain scalar.
+
+    Rasa expands `${VAR}` only in plain (unquoted) scalars, and whether a YAML dumper quotes
+    one depends on resolvers Rasa registers at import; so this small, fixed shape is written
+    by hand, and refuses any value that would need quoting.
+    """
+
+    def lines(mapping: Mapping[str, Any], depth: int) -> list[str]:
+        out = []
+        for key, value in mapping.items():
+            if isinstance(value, Mapping):
+                out.append(f"{'  ' * depth}{key}:")
+                out.extend(lines(value, depth + 1))
+            else:
+                text = str(value)
+                if not _PLAIN.match(text) or text.lower() in ("yes", "no", "true", "false", "null"):
+                    raise ValueError(f"{key}: {text!r} would need quoting")
+                out.append(f"{'  ' * depth}{key}: {text}")
+        return out
+
+    return "\n".join(lines(document, 0)) + "\n"
+
+
+def rasa_command(python: str, *, model: str, host: str, port: int) -> list[str]:
+    """One Rasa replica (NLU, dialogue, the channels), through the checked launcher."""
     return [
-        python, "-m", "rasa", "run",
-        "--enable-api",
-        "--model", model,
-        "--endpoints", endpoints_file,
-        "--credentials", CREDENTIALS,
-        "--interface", host,
-        "--port", str(port),
-    ]  # fmt: skip
+        python,
+        "-m",
+        "bot.launch",
+        "rasa",
+        "--model",
+        model,
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
 
 
-def actions_command(python: str, *, port: int) -> list[str]:
-    """One action server (rasa-sdk); it binds to `SANIC_HOST`."""
-    return [python, "-m", "rasa_sdk", "--actions", ACTIONS_PACKAGE, "--port", str(port)]
+def actions_command(python: str, *, host: str, port: int) -> list[str]:
+    """One action server, through the checked launcher (token required, loopback by default)."""
+    return [python, "-m", "bot.launch", "actions", "--host", host, "--port", str(port)]
 
 
 def environment(role: str, values: Mapping[str, str]) -> dict[str, str]:

@@ -31,7 +31,6 @@ from ops.clients import Patients, Signer
 from ops.run import Settings, Topology, running
 from ops.topology import Layout, Stores, postgres_url
 from portal_core.cli import migrate
-from portal_core.config import load_settings
 from portal_core.database import Database
 from portal_core.models import Appointment, RefillRequest
 from portal_core.seed import seed
@@ -179,12 +178,8 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
             rasa=(free_port(), free_port()),
             actions=(free_port(), free_port()),
         )
-        settings = Settings(
-            model=trained_model(),
-            twilio_auth_token=TWILIO_TEST_TOKEN,
-            twilio_public_base_url=TWILIO_TEST_PUBLIC_URL,
-            jwt_secret=load_settings().jwt_secret,
-        )
+        # The session's secrets (tests/conftest.py), a Twilio token of the tests' own.
+        settings = Settings.generated(trained_model(), TWILIO_TEST_TOKEN, TWILIO_TEST_PUBLIC_URL)
         run_dir = tmp_path_factory.mktemp("prod")
         with running(layout, stores, settings, run_dir) as topology:
             yield Prod(

@@ -8,6 +8,7 @@ and Rasa's action URL name services that exist; the image installs what the Make
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 
 from ops import deploy_files, nginx
 from ops.topology import (
+    ACTION_ENDPOINT,
     ACTIONS_PORT,
     ENVIRONMENT,
     RASA_PORT,
@@ -25,6 +27,7 @@ from ops.topology import (
     Stores,
     actions_command,
     endpoints,
+    endpoints_yaml,
     postgres_url,
     rasa_command,
 )
@@ -32,10 +35,8 @@ from ops.topology import (
 DEPLOY = ROOT / "deploy"
 MODEL = "models/genesis.tar.gz"
 ENDPOINTS = "deploy/endpoints.yml"
-RASA_COMMAND = rasa_command(
-    "python", model=MODEL, endpoints_file=ENDPOINTS, host="0.0.0.0", port=RASA_PORT
-)
-ACTIONS_COMMAND = actions_command("python", port=ACTIONS_PORT)
+RASA_COMMAND = rasa_command("python", model=MODEL, host="0.0.0.0", port=RASA_PORT)
+ACTIONS_COMMAND = actions_command("python", host="0.0.0.0", port=ACTIONS_PORT)
 NGINX_COMMAND = ["nginx", "-e", "stderr", "-g", "daemon off;"]
 MIGRATE_COMMAND = ["python", "-m", "portal_core.cli", "migrate"]
 
@@ -129,6 +130,8 @@ def test_compose_runs_the_topology_processes_with_their_commands() -> None:
 
 def test_the_compose_balancer_points_at_the_compose_replicas() -> None:
     services = compose()["services"]
+    action_url = services["rasa-1"]["environment"]["GENESIS_ACTION_URL"]
+    assert re.fullmatch(r"http://nginx:5055/webhook", action_url)
     conf = (DEPLOY / "nginx.compose.conf").read_text()
     rasa = [s.split(":")[0] for s in upstream_servers(conf, "rasa")]
     actions = [s.split(":")[0] for s in upstream_servers(conf, "actions")]
@@ -181,7 +184,10 @@ def test_kubernetes_services_are_what_the_balancer_and_rasa_call() -> None:
         service = k8s("Service", upstream)
         assert service["spec"]["selector"] == {"app": upstream}
         assert [p["port"] for p in service["spec"]["ports"]] == [port]
-    action_url = yaml.safe_load(configmap["data"]["endpoints.yml"])["action_endpoint"]["url"]
+    assert configmap["data"]["endpoints.yml"] == (DEPLOY / "endpoints.yml").read_text()
+    action_url = next(
+        e["value"] for e in container("rasa")["env"] if e["name"] == "GENESIS_ACTION_URL"
+    )
     host, port = re.fullmatch(r"http://([\w-]+):(\d+)/webhook", action_url).groups()
     assert int(port) in [p["port"] for p in k8s("Service", host)["spec"]["ports"]]
     mounted = {
@@ -211,16 +217,39 @@ def test_every_secret_the_manifests_read_is_documented() -> None:
 
 def test_the_deployed_endpoints_say_what_the_topology_says() -> None:
     deployed = yaml.safe_load((DEPLOY / "endpoints.yml").read_text())
-    local = endpoints(
-        "http://127.0.0.1:5055/webhook",
-        Stores(portal_url="sqlite://", tracker_url=postgres_url("t"), lock_prefix="genesis"),
-    )
+    local = endpoints(Stores(portal_url="sqlite://", tracker_url=postgres_url("t")))
     assert set(deployed) == set(local)
+    assert deployed["action_endpoint"] == ACTION_ENDPOINT == local["action_endpoint"]
     for section in ("tracker_store", "lock_store"):
-        assert set(deployed[section]) - {"password"} == set(local[section]) - {"password"}
+        assert set(deployed[section]) - {"password"} == set(local[section])
         for key, value in local[section].items():
             if not str(deployed[section][key]).startswith("${") and key != "url":
                 assert deployed[section][key] == value, (section, key)
+    services = compose()["services"]
+    assert services["rasa-1"]["environment"]["GENESIS_ENDPOINTS_FILE"] == ENDPOINTS
+    mount = container("rasa")["volumeMounts"][0]["mountPath"]
+    assert mount == f"/app/{ENDPOINTS}"
+
+
+def test_the_loopback_endpoints_file_is_read_the_same_way_by_rasa(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rasa expands ${VAR} only in plain scalars: the file the runner writes must keep them so."""
+    from rasa.shared.utils.io import read_config_file
+
+    path = tmp_path / "endpoints.yml"
+    stores = Stores(portal_url="sqlite://", tracker_url=postgres_url("genesis_tracker"))
+    path.write_text(endpoints_yaml(endpoints(stores)))
+    monkeypatch.setenv("GENESIS_ACTION_URL", "http://127.0.0.1:1/webhook")
+    read = read_config_file(str(path))
+    assert read["action_endpoint"]["url"] == "http://127.0.0.1:1/webhook"
+    assert (
+        read["action_endpoint"]["headers"]["X-Genesis-Action-Token"]
+        == os.environ["GENESIS_ACTION_TOKEN"]
+    )
+    assert read["tracker_store"]["db"] == "genesis_tracker"
+    with pytest.raises(ValueError, match="quoting"):
+        endpoints_yaml({"tracker_store": {"db": "a name: with spaces"}})
 
 
 def _pip_lines(text: str) -> list[str]:
