@@ -17,8 +17,9 @@ is back (SQLAlchemy's pre-ping replaces the dead connections).
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -26,16 +27,12 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
-from rasa_sdk.utils import call_potential_coroutine
 
 from portal_core.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
 Run = Callable[[Any, CollectingDispatcher, Tracker, DomainDict], Any]
-GuardedRun = Callable[
-    [Any, CollectingDispatcher, Tracker, DomainDict], Coroutine[Any, Any, list[EventType]]
-]
 PACKAGE = "bot.actions"
 
 
@@ -86,24 +83,49 @@ def reopen_form(tracker: Tracker) -> list[EventType]:
     ]
 
 
-def guarded(run: Run) -> GuardedRun:
-    """`run`, answering an outage politely instead of failing the action."""
+def guarded(run: Run) -> Run:
+    """`run`, answering an outage politely instead of failing the action.
 
-    @functools.wraps(run)
-    async def run_guarded(
-        self: Action, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    A synchronous `run` stays synchronous and an asynchronous one asynchronous, so callers
+    (rasa-sdk, the tests) call it exactly as before.
+    """
+
+    def on_outage(
+        self: Action, dispatcher: CollectingDispatcher, tracker: Tracker, said_before: int
     ) -> list[EventType]:
-        said_before = len(dispatcher.messages)
-        try:
-            return await call_potential_coroutine(run(self, dispatcher, tracker, domain))
-        except Unavailable as outage:
-            log.warning("%s: portal database unavailable (%s)", self.name(), outage)
-            del dispatcher.messages[said_before:]
-            dispatcher.utter_message(text=Unavailable.user_message)
-            return undo_events(self, tracker)
+        log.warning("%s: the portal database is unavailable", self.name())
+        del dispatcher.messages[said_before:]
+        dispatcher.utter_message(text=Unavailable.user_message)
+        return undo_events(self, tracker)
 
-    run_guarded.__genesis_guarded__ = True  # type: ignore[attr-defined]
-    return run_guarded
+    if inspect.iscoroutinefunction(run):
+
+        @functools.wraps(run)
+        async def run_async(
+            self: Action, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        ) -> list[EventType]:
+            said_before = len(dispatcher.messages)
+            try:
+                return await run(self, dispatcher, tracker, domain)
+            except Unavailable:
+                return on_outage(self, dispatcher, tracker, said_before)
+
+        guarded_run: Any = run_async
+    else:
+
+        @functools.wraps(run)
+        def run_sync(
+            self: Action, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        ) -> list[EventType]:
+            said_before = len(dispatcher.messages)
+            try:
+                return run(self, dispatcher, tracker, domain)
+            except Unavailable:
+                return on_outage(self, dispatcher, tracker, said_before)
+
+        guarded_run = run_sync
+    guarded_run.__genesis_guarded__ = True
+    return guarded_run
 
 
 def _ours(cls: type) -> bool:
