@@ -51,9 +51,13 @@ eval: $(STAMP) $(MODEL)
 nginx:
 	@scripts/install-nginx
 
-# Detector time per message; /model/parse and REST turn latency against the real servers.
+# Detector time per message; /model/parse and REST turn latency against the real servers;
+# where a turn's time goes; then the load benchmark against stock `rasa init` on the production
+# topology (its last line is the summary).
 bench: $(STAMP) $(MODEL) nginx
 	$(PY) -m eval.bench --model $(MODEL)
+	$(PY) -m eval.profile_turn --model $(MODEL)
+	$(PY) -m eval.load_bench --model $(MODEL)
 
 validate: $(STAMP)
 	$(RASA) data validate --config config.yml --domain bot/domain.yml --data bot/data --fail-on-warnings
