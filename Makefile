@@ -10,8 +10,8 @@ MODEL := models/genesis.tar.gz
 TRAIN_INPUTS := config.yml bot/domain.yml $(wildcard bot/components/*.py) $(shell find bot/data -name '*.yml' 2>/dev/null)
 RASA := $(VENV)/bin/rasa
 
-.PHONY: run env test lint format db reset-db clean train validate sms call eval bench safety-model \
-	web-deps browser web
+.PHONY: run run-prod nginx deploy-files env test lint format db reset-db clean train validate sms \
+	call eval bench safety-model web-deps browser web
 
 $(STAMP): requirements.txt constraints.txt requirements-model.txt
 	@test -x $(PY) || $$(scripts/find-python310) -m venv $(VENV)
@@ -66,9 +66,18 @@ eval: $(STAMP) $(MODEL)
 safety-model: $(STAMP)
 	$(PY) -m eval.safety_semantic_train
 
-# Detector time per message; /model/parse and REST turn latency against the real servers.
-bench: $(STAMP) $(MODEL)
+# Debian's nginx, pinned (the load balancer of run-prod, the fault tests and the benchmark);
+# does nothing when it is installed.
+nginx:
+	@scripts/install-nginx
+
+# Detector time per message; /model/parse and REST turn latency against the real servers;
+# where a turn's time goes; then the load benchmark against stock `rasa init` on the production
+# topology (its last line is the summary).
+bench: $(STAMP) $(MODEL) nginx
 	$(PY) -m eval.bench --model $(MODEL)
+	$(PY) -m eval.profile_turn --model $(MODEL)
+	$(PY) -m eval.load_bench --model $(MODEL)
 
 validate: $(STAMP)
 	$(RASA) data validate --config config.yml --domain bot/domain.yml --data bot/data --fail-on-warnings
@@ -86,6 +95,15 @@ run: env db $(MODEL) $(WEB_DEPS)
 	@echo "Ctrl-C stops everything."
 	$(VENV)/bin/honcho start -f Procfile
 
+# The production topology on loopback: nginx in front of two Rasa replicas and two action
+# servers, PostgreSQL (portal and tracker databases) and Redis (locks). Ctrl-C stops it all.
+run-prod: env $(MODEL) nginx
+	$(PY) -m ops.run --model $(MODEL)
+
+# deploy/nginx.compose.conf and deploy/k8s/configmap.yaml, after editing deploy/'s sources.
+deploy-files: $(STAMP)
+	$(PY) -m ops.deploy_files
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -98,7 +116,7 @@ format: $(STAMP)
 web: db $(WEB_DEPS)
 	$(PY) -m web
 
-test: $(STAMP) $(WEB_DEPS) browser
+test: $(STAMP) $(WEB_DEPS) browser nginx
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest

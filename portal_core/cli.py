@@ -30,7 +30,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from portal_core import db_roles, retention, security_alerts
 from portal_core.config import PROJECT_ROOT, Settings, load_settings
 from portal_core.database import Database
-from portal_core.errors import PortalError
+from portal_core.errors import PortalError, Unavailable
 from portal_core.seed import DemoIdentityRow, demo_identity_rows, seed, seed_if_empty, summarize
 
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
@@ -405,8 +405,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"Migration failed: {exc}")
     except (ArgumentError, NoSuchModuleError) as exc:
         return _fail(f"PORTAL_DATABASE_URL is not a usable database URL: {exc}")
-    except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
+    except (DBAPIError, Unavailable) as exc:
+        error = exc.__cause__ if isinstance(exc.__cause__, DBAPIError) else exc
+        orig = getattr(error, "orig", None)
+        reason = str(orig).strip().splitlines()[0] if orig else error.__class__.__name__
         return _fail(f"Database error at {safe_url(settings.database_url)}: {reason}")
     except BrokenPipeError:
         # `... | head`: the reader stopped listening, which is not a failure of ours.

@@ -12,11 +12,19 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal_core.config import Settings, load_settings
-from portal_core.errors import PortalError
+from portal_core.errors import PortalError, Unavailable
+
+# Connection refused or dropped, server restarting, pool exhausted, lock or serialization
+# failures: the transaction was rolled back and trying again later is the whole remedy.
+OUTAGES = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+# A patient on the phone can't wait the driver's default (forever) for a dead server.
+CONNECT_TIMEOUT_SECONDS = 5
+POOL_TIMEOUT_SECONDS = 5
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -54,7 +62,13 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True)
+    return create_engine(
+        url,
+        future=True,
+        pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
 
 
 class Database:
@@ -72,17 +86,23 @@ class Database:
         The one exception is what a `PortalError` asks to keep (`after_rollback`), such as the
         audit entry of a refusal; it is written in its own transaction once the failed one has
         rolled back, so the record of a refused attempt is never lost.
+
+        A database that can't be reached (or drops the connection mid-way) raises
+        `Unavailable`: the transaction is rolled back, so nothing half-written remains.
         """
         try:
-            with self._sessions() as session, session.begin():
-                yield session
-        except PortalError as error:
-            pending, error.after_rollback = error.after_rollback, []
-            if pending:
+            try:
                 with self._sessions() as session, session.begin():
-                    for write in pending:
-                        write(session)
-            raise
+                    yield session
+            except PortalError as error:
+                pending, error.after_rollback = error.after_rollback, []
+                if pending:
+                    with self._sessions() as session, session.begin():
+                        for write in pending:
+                            write(session)
+                raise
+        except OUTAGES as error:
+            raise Unavailable(f"{error.__class__.__name__}: {error}"[:300]) from error
 
     def create_schema(self) -> None:
         """Create every table directly (tests); deployments use `alembic upgrade head`."""

@@ -81,3 +81,21 @@ class LockedOut(PortalError):
 
 class SessionExpired(PortalError):
     default_message = "Your session has ended. Please verify your identity again."
+
+
+class Unavailable(Exception):
+    """The database could not be reached (down, restarting, unreachable) or gave up on a lock.
+
+    Deliberately not a `PortalError`: code that reads a `PortalError` as "the request can't be
+    done" (no such family member, details don't match) must never mistake an outage for an
+    answer. The transaction it interrupted was rolled back, so nothing was written: the action
+    server and the channels say `user_message` and the patient simply tries again.
+    """
+
+    user_message = (
+        "Sorry, I can't reach our records right now, so nothing was changed. "
+        "Please try again shortly."
+    )
+
+    def __init__(self, detail: str = "the database is unavailable") -> None:
+        super().__init__(detail)

@@ -100,6 +100,13 @@ class PortalRestInput(InputChannel):
                     [{"recipient_id": user.sender_id, "text": TRY_AGAIN}], status=200
                 )
             replies = list(collector.messages)
+            if not replies:
+                # Rasa drops a failed action (action servers unreachable) and says nothing;
+                # every healthy turn says something, so silence is a failure (as on SMS).
+                log.warning(
+                    "the REST turn for %s said nothing; answering 'try again'", user.sender_id
+                )
+                replies = [{"recipient_id": user.sender_id, "text": TRY_AGAIN}]
             if bounded.cut:
                 replies.insert(0, {"recipient_id": user.sender_id, "text": limits.TOO_LONG_NOTE})
             return response.json(replies)

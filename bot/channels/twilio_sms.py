@@ -243,8 +243,12 @@ class TwilioSmsInput(InputChannel):
             on_late=hold,
         )
         rendered = render(turn.messages)
-        if not turn.ok:
-            rendered = Rendered(texts=[*rendered.texts, TRY_AGAIN], choices=[])
+        # Rasa says nothing at all when an action failed (an action server unreachable or
+        # restarting: Rasa drops the action's events and listens). Every healthy turn says
+        # something, so silence is a failure, and the texter is asked to send it again.
+        if not turn.ok or not turn.messages:
+            # "Try again" means send the same answer again: "2" must still mean what it meant.
+            return ([LATE, *late] if late else []) + [*rendered.texts, TRY_AGAIN]
         await run(sms_conversations.remember_choices, db, conversation, rendered.choices)
         return ([LATE, *late] if late else []) + rendered.texts
 

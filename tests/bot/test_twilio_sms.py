@@ -323,6 +323,27 @@ def test_buttons_become_numbers_and_a_number_selects_the_payload(db: Database) -
     assert rasa.texts[-1] == "1"
 
 
+def test_after_try_again_the_same_number_still_selects_the_same_choice(db: Database) -> None:
+    broken = False
+
+    def reply(message: UserMessage) -> list[dict[str, Any]]:
+        if broken:
+            return []  # an action server down: Rasa says nothing
+        if message.text == "book":
+            buttons = [{"title": "Monday 9:00", "payload": '/inform{"choice": "#7"}'}]
+            return [{"text": "Here are open times:", "buttons": buttons}]
+        return [{"text": f"You said: {message.text}"}]
+
+    channel, rasa = make_channel(db), FakeRasa(reply=reply)
+    post(channel, signed_request(twilio_form("book")), rasa)
+    broken = True
+    _, body = post(channel, signed_request(twilio_form("1")), rasa)
+    assert messages_in(body) == [TRY_AGAIN]
+    broken = False
+    _, body = post(channel, signed_request(twilio_form("1")), rasa)
+    assert rasa.texts == ["book", '/inform{"choice": "#7"}', '/inform{"choice": "#7"}']
+
+
 def test_a_long_reply_is_split_into_messages_of_at_most_320(db: Database) -> None:
     lines = [f"- Test {n}: 5.2 mg/dL (reference range 3.5-7.2), normal." for n in range(20)]
     rasa = FakeRasa(reply=lambda m: [{"text": "Your results:\n" + "\n".join(lines)}])
@@ -375,6 +396,13 @@ def test_a_handoff_gives_the_number_to_call(db: Database) -> None:
 
 def test_a_failing_bot_gets_a_polite_try_again(db: Database) -> None:
     status, body = post(make_channel(db), signed_request(), FakeRasa(fail=True))
+    assert status == 200
+    assert messages_in(body) == [TRY_AGAIN]
+
+
+def test_a_turn_the_bot_answered_with_silence_gets_a_polite_try_again(db: Database) -> None:
+    # What Rasa does when the action server can't be reached: it drops the action, says nothing.
+    status, body = post(make_channel(db), signed_request(), FakeRasa(reply=lambda m: []))
     assert status == 200
     assert messages_in(body) == [TRY_AGAIN]
 
