@@ -4,8 +4,10 @@ Importing the modules registers their actions with rasa-sdk.
 """
 
 from bot.actions import (  # noqa: F401
+    account,
     appointments,
     asking,
+    follow_up,
     help,
     medications,
     messages,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,6 +13,8 @@ from rasa_sdk.types import DomainDict
 from bot.actions import portal
 from bot.actions.appointments import canonical
 from bot.actions.conversation import entity_values, latest_text, speaker_or_error
+from bot.actions.follow_up import offer
+from bot.actions.records import who_for
 from bot.actions.task_form import (
     TaskFormValidator,
     _usable,
@@ -53,6 +56,18 @@ def _renewal_button(name: str) -> dict[str, str]:
         "title": f"Ask to renew {name}",
         "payload": f'/request_renewal{{"medication": "{name}"}}',
     }
+
+
+USUAL = re.compile(
+    r"\b(?:usual|normal|regular|same (?:one|as (?:always|before|last time))|default|as always)\b",
+    re.I,
+)
+
+
+def _renewal_offer(tracker: Tracker, name: str) -> dict[str, Any]:
+    """A yes to "I can send a renewal request" renews this medication for the same person."""
+    payload = f'/request_renewal{{"medication": "{name}"}}'
+    return offer(tracker, payload, family_member=who_for(tracker))["value"]
 
 
 class MedicationChoice:
@@ -107,7 +122,10 @@ class ValidateRefillForm(MedicationChoice, TaskFormValidator):
         if not meds:
             who = "You have" if member.is_self else f"{member.first_name} has"
             return {"task_abandoned": True, "_say": f"{who} no active prescriptions on file."}
-        return {"offered": [str(m.prescription_id) for m in meds][:8]}
+        found = {"offered": [str(m.prescription_id) for m in meds][:8]}
+        if len(meds) == 1 and not tracker.get_slot("medication"):
+            found["medication"] = meds[0].name  # one prescription: no "Which medication?"
+        return found
 
     def after_medication(
         self,
@@ -126,23 +144,29 @@ class ValidateRefillForm(MedicationChoice, TaskFormValidator):
         )
         if check.allowed:
             return {}
-        buttons = [_renewal_button(med.name)] if check.renewal_possible else []
-        dispatcher.utter_message(text=check.reason, buttons=buttons)
-        return {"task_abandoned": True}
+        if not check.renewal_possible:
+            dispatcher.utter_message(text=check.reason)
+            return {"task_abandoned": True}
+        dispatcher.utter_message(
+            text=f"{check.reason} Shall I?", buttons=[_renewal_button(med.name)]
+        )
+        return {"task_abandoned": True, "offer": _renewal_offer(tracker, med.name)}
 
     def extract_pharmacy(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "pharmacy":
             return {}
-        found = entity_values(tracker, "pharmacy") + entity_values(tracker, "choice")
+        found = entity_values(tracker, "choice")
         if found:
             return {"pharmacy": found[0][:100]}
-        if yes_no(tracker) is True:
+        if yes_no(tracker) is True or USUAL.search(latest_text(tracker)):
+            # "yes", "my usual pharmacy", "same as always": the one offered as usual.
             med = _medication(tracker)
             if med and med.pickup_pharmacy:
                 return {"pharmacy": f"#{med.pickup_pharmacy.id}"}
-        return {"pharmacy": latest_text(tracker)[:100]}
+        named = entity_values(tracker, "pharmacy")
+        return {"pharmacy": (named[0] if named else latest_text(tracker))[:100]}
 
     def validate_pharmacy(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -176,7 +200,8 @@ class ValidateRenewalForm(MedicationChoice, TaskFormValidator):
                 ),
                 buttons=[{"title": "Book an appointment", "payload": "/book_appointment"}],
             )
-            return {"task_abandoned": True}
+            book = offer(tracker, "/book_appointment", family_member=who_for(tracker))
+            return {"task_abandoned": True, "offer": book["value"]}
         return {}
 
 
@@ -303,9 +328,13 @@ class ActionRequestRefill(Action):
             )
         except RefillNotAllowed as exc:
             med = _medication(tracker)
-            buttons = [_renewal_button(med.name)] if exc.renewal_possible and med else []
-            dispatcher.utter_message(text=exc.user_message, buttons=buttons)
-            return reset_task_slots()
+            if not (exc.renewal_possible and med):
+                dispatcher.utter_message(text=exc.user_message)
+                return reset_task_slots()
+            dispatcher.utter_message(
+                text=f"{exc.user_message} Shall I?", buttons=[_renewal_button(med.name)]
+            )
+            return [*reset_task_slots(), SlotSet("offer", _renewal_offer(tracker, med.name))]
         except PortalError as exc:
             dispatcher.utter_message(text=exc.user_message)
             return reset_task_slots()
@@ -382,8 +411,19 @@ class ActionRefillStatus(Action):
             lines.append(
                 f"- {refill.medication}: {refill.status_text}{when} ({refill.pharmacy.name})"
             )
-        dispatcher.utter_message(text="Your recent refills:\n" + "\n".join(lines))
+        whose = "Your" if who_for(tracker) == "me" else f"{tracker.get_slot('subject_name')}'s"
+        dispatcher.utter_message(text=f"{whose} recent refills:\n" + "\n".join(lines))
         return reset_task_slots()
+
+
+PAST = re.compile(
+    r"\b(?:past|old|older|used to|previous(?:ly)?|former|stopped|history|all|inactive|ever)\b", re.I
+)
+
+
+def _asks_for_past(tracker: Tracker) -> bool:
+    """ "all my medications, including ones I used to take": the list then includes past ones."""
+    return bool(PAST.search(str(tracker.get_slot("task_request") or latest_text(tracker))))
 
 
 class ActionListMedications(Action):
@@ -397,16 +437,23 @@ class ActionListMedications(Action):
         if speaker is None:
             return reset_task_slots()
         try:
-            meds = [m for m in _medications(tracker, subject_id(tracker)) if m.active]
+            listed = _medications(tracker, subject_id(tracker))
         except PortalError as exc:
             dispatcher.utter_message(text=exc.user_message)
             return reset_task_slots()
-        if not meds:
+        meds = [m for m in listed if m.active]
+        past = [m for m in listed if not m.active] if _asks_for_past(tracker) else []
+        whose = "Your" if who_for(tracker) == "me" else f"{tracker.get_slot('subject_name')}'s"
+        if not meds and not past:
             dispatcher.utter_message(text="There are no active medications on file.")
             return reset_task_slots()
         lines = [
             f"- {m.name} {m.strength}: {m.instructions} ({m.refills_remaining} refills left)"
             for m in meds
         ]
-        dispatcher.utter_message(text="Current medications:\n" + "\n".join(lines))
+        text = f"{whose} current medications:\n" + "\n".join(lines) if lines else ""
+        if past:
+            earlier = "\n".join(f"- {m.name} {m.strength} (no longer active)" for m in past)
+            text = f"{text}\n\nPast medications:\n{earlier}".strip()
+        dispatcher.utter_message(text=text)
         return [*reset_task_slots(), SlotSet("offered", None)]

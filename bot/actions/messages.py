@@ -138,8 +138,9 @@ class ActionSendMessage(Action):
             return reset_task_slots()
         dispatcher.utter_message(
             text=(
-                f"Sent to {sent.recipient}. Expect a reply by {sent.reply_due_on:%A, %B %-d} "
-                "(three business days). If anything gets worse before then, call your clinic, "
+                f"Sent to {sent.recipient}. Care teams typically reply within three business "
+                f"days, so by {sent.reply_due_on:%A, %B %-d}. If anything gets worse before then, "
+                "call your clinic, "
                 "or 911 in an emergency."
             )
         )

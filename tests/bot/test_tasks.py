@@ -226,21 +226,29 @@ def pick(how: str, template: str = "") -> Callable[[Run], str]:
 
 
 def correct(template: str = "no, I said {hour}") -> Callable[[Run], str]:
-    """After the assistant confirmed another time: name the one meant (by its hour)."""
+    """After the assistant confirmed another time: name the one meant, by its hour (and its
+    day, when the hour alone fits two)."""
 
     def say(run: Run) -> str:
         assert run.offered, "correct() follows a pick()"
-        local = {s.id: s.local for s in run.offered}
         others = [s for s in run.offered if s.id != run.picked]
-        hours = [local[s.id].time() for s in run.offered]
-        chosen = next((s for s in reversed(others) if hours.count(local[s.id].time()) == 1), None)
-        assert chosen, f"no other offered time can be named by its hour\n{run.patient.said()}"
-        moment = local[chosen.id]
+        hours = [s.local.time() for s in run.offered]
+        chosen = next((s for s in reversed(others) if hours.count(s.local.time()) == 1), None)
+        day = ""
+        if chosen is None:
+            times = [(s.local.date(), s.local.time()) for s in run.offered]
+            chosen = next(
+                (s for s in reversed(others) if times.count((s.local.date(), s.local.time())) == 1),
+                None,
+            )
+            day = f" on {chosen.local:%A}" if chosen else ""
+        assert chosen, f"no other offered time can be named\n{run.patient.said()}"
+        moment = chosen.local
         hour = str(moment.hour % 12 or 12)
         if moment.minute:
             hour += f":{moment.minute:02d}"
         run.picked = chosen.id
-        return template.format(hour=hour, clock=_clock(moment))
+        return template.format(hour=hour + day, clock=_clock(moment) + day)
 
     return say
 
@@ -748,7 +756,13 @@ TASKS: list[Task] = [
         "sms: 'my knee' is about me",
         "sms",
         MARCUS,
-        ["I need to see my doctor about my knee", "next week", pick("ordinal:0", "1"), "yes"],
+        [
+            "I need to see my doctor about my knee",
+            "a sick visit",
+            "next week",
+            pick("ordinal:0", "1"),
+            "yes",
+        ],
         booked_picked(),
         never_said("who is this for"),
     ),
@@ -953,7 +967,6 @@ TASKS: list[Task] = [
         MARCUS,
         [
             "question for the nurse about my medicine",
-            "yes",
             "Can I take my lisinopril at night instead of in the morning?",
             "yes",
         ],
@@ -996,9 +1009,16 @@ TASKS: list[Task] = [
         "web: 'who is this for?' offers only whom I may act for",
         "web",
         MARCUS,
-        ["show me test results", "Sofia"],
-        said("strep"),
-        never_said("isabella", "mateo"),
+        [
+            "I want to make an appointment",
+            "Sofia",
+            "a well child visit",
+            "next week",
+            pick("ordinal:0", "the first one"),
+            "yes",
+        ],
+        booked_picked("Sofia Rivera"),
+        never_said("isabella"),
     ),
     task(
         "sms: sofias shots",
@@ -1054,6 +1074,7 @@ TASKS: list[Task] = [
         CHIDI,
         ["can I talk to a real person"],
         said_pattern(r"(one|eight) (eight|hundred|zero)"),
+        never_said("call your clinic's appointment line"),
     ),
     task(
         "voice: 'wait, when is it exactly'",
