@@ -10,7 +10,7 @@ MODEL := models/genesis.tar.gz
 TRAIN_INPUTS := config.yml bot/domain.yml $(wildcard bot/components/*.py) $(shell find bot/data -name '*.yml' 2>/dev/null)
 RASA := $(VENV)/bin/rasa
 
-.PHONY: run test lint format db reset-db clean train validate sms call eval bench
+.PHONY: run env test lint format db reset-db clean train validate sms call eval bench
 
 $(STAMP): requirements.txt constraints.txt requirements-model.txt
 	@test -x $(PY) || $$(scripts/find-python310) -m venv $(VENV)
@@ -53,10 +53,15 @@ bench: $(STAMP) $(MODEL)
 validate: $(STAMP)
 	$(RASA) data validate --config config.yml --domain bot/domain.yml --data bot/data --fail-on-warnings
 
-run: db $(MODEL)
+# Random local secrets in .env on first run (scripts/ensure-env); never a default in code.
+env: $(STAMP)
+	@$(PY) scripts/ensure-env .env
+
+run: env db $(MODEL)
 	$(PY) -m portal_core.cli demo-identities
-	@echo "Rasa HTTP API and REST channel: http://127.0.0.1:5005 (POST /webhooks/rest/webhook)"
-	@echo "Action server:                 http://127.0.0.1:5055"
+	@echo "Rasa channels: http://127.0.0.1:5005 (REST: POST /webhooks/rest/webhook); its HTTP API"
+	@echo "               needs ?token=\$$RASA_API_TOKEN (from .env)"
+	@echo "Action server: http://127.0.0.1:5055 (loopback; only Rasa, with GENESIS_ACTION_TOKEN)"
 	@echo "Ctrl-C stops everything."
 	$(VENV)/bin/honcho start -f Procfile
 

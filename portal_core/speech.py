@@ -25,6 +25,7 @@ from datetime import date, datetime, time, tzinfo
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+from portal_core.clock import utcnow
 from portal_core.records import LabResultView
 
 MAX_INPUT_CHARS = 20_000  # far more than any reply; beyond this is not something to read aloud
@@ -224,7 +225,7 @@ def zone_name(zone: str | tzinfo, at: datetime | None = None) -> str:
         except (ValueError, KeyError, OSError):
             tz = None
     if tz is not None:
-        name = (at.replace(tzinfo=tz) if at else datetime.now(tz)).tzname() or ""
+        name = (at.replace(tzinfo=tz) if at else utcnow().astimezone(tz)).tzname() or ""
         if name in ZONE_ABBREVIATIONS:
             return ZONE_ABBREVIATIONS[name]
     if key and "/" in key:

@@ -7,6 +7,7 @@ machine's loopback; where it is absent the PostgreSQL half is skipped with the r
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,16 @@ from portal_core.database import Database
 from portal_core.models import Base
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+# The frozen clock (portal_core.clock): the seed, the servers the tests start and the assertions
+# all read this instant, so the suite passes on any date. A Wednesday: 05:00 to 21:00 local in
+# every clinic zone (Los Angeles to Tokyo), so "today" is one date wherever the clinic is.
+FROZEN_NOW = "2026-06-10T12:00:00+00:00"
+os.environ["GENESIS_FROZEN_NOW"] = FROZEN_NOW
+# Fresh random secrets for every test session (the code has no default secret); the servers the
+# tests start inherit them, and a developer's `.env` never leaks into a test.
+for _name in ("PORTAL_JWT_SECRET", "GENESIS_ACTION_TOKEN", "RASA_API_TOKEN"):
+    os.environ[_name] = secrets.token_urlsafe(48)
+os.environ["GENESIS_ENV"] = "development"
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"

@@ -6,7 +6,6 @@ can point it at a seeded SQLite file with `PORTAL_DATABASE_URL`.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from functools import lru_cache
 
@@ -26,9 +25,8 @@ def database() -> Database:
 
 
 def now() -> datetime:
-    """The action server's notion of now; `GENESIS_FROZEN_NOW` pins it for conversation tests."""
-    frozen = os.environ.get("GENESIS_FROZEN_NOW")
-    return datetime.fromisoformat(frozen) if frozen else utcnow()
+    """The action server's notion of now (`portal_core.clock`, which tests pin)."""
+    return utcnow()
 
 
 def reset_for_tests() -> None:

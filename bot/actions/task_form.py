@@ -22,7 +22,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 from rasa_sdk.utils import call_potential_coroutine
 
-from bot.actions import portal
+from bot.actions import portal, sealed
 from bot.actions.conversation import (
     Speaker,
     channel_of,
@@ -421,7 +421,8 @@ class TaskFormValidator(FormValidationAction):
         except PortalError as exc:
             dispatcher.utter_message(text=exc.user_message)
             return {"dob": None}
-        return {"dob": born.isoformat()}
+        # Sealed: the date waits for the DoD digits in the tracker, where no one may read it.
+        return {"dob": sealed.seal(born.isoformat())}
 
     def extract_dod_last4(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -440,7 +441,7 @@ class TaskFormValidator(FormValidationAction):
                 phone,
                 session_key(tracker),
                 channel_of(tracker),
-                str(tracker.get_slot("dob") or ""),
+                sealed.unseal(tracker.get_slot("dob")) or "",
                 str(value or ""),
                 now=portal.now(),
                 settings=portal.settings(),

@@ -52,6 +52,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
+from bot.channels import limits
 from portal_core import deliveries
 from portal_core.config import load_settings
 from portal_core.database import Database
@@ -312,7 +313,7 @@ async def run_turn(
     """
     collector = CollectingOutputChannel()
     message = UserMessage(
-        text,
+        limits.bound(text).text,  # the one bound on what NLU reads, as on every channel
         collector,
         conversation_id,
         input_channel=input_channel,

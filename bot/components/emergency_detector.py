@@ -69,9 +69,19 @@ class EmergencyDetector(GraphComponent, IntentClassifier):
         return messages
 
 
+# Every other intent is demoted below this, so the FallbackClassifier's ambiguity check (top
+# two within `ambiguity_threshold`) can never turn an emergency into "say that another way":
+# a long message the classifier reads confidently as a booking, with "my husband is not
+# breathing" at its end, once did exactly that.
+DEMOTED_MAX = 0.5
+
+
 def _force_emergency(message: Message, finding: safety.Finding) -> None:
     ranking = [
-        r
+        {
+            **r,
+            PREDICTED_CONFIDENCE_KEY: min(float(r.get(PREDICTED_CONFIDENCE_KEY) or 0), DEMOTED_MAX),
+        }
         for r in (message.get(INTENT_RANKING_KEY) or [])
         if r.get(INTENT_NAME_KEY) != EMERGENCY_INTENT
     ]

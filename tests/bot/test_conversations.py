@@ -1,4 +1,5 @@
-"""Whole conversations through the REST channel against the real servers and a seeded portal.
+"""Whole conversations against the real servers and a seeded portal: web users through the REST
+channel, SMS users through the signed Twilio SMS channel.
 
 One action server and one Rasa server serve the whole session (the session-scoped `stack`).
 Web users sign every message with a portal token in the metadata; SMS users are known only by
@@ -9,7 +10,6 @@ today, so they move with the calendar).
 
 from __future__ import annotations
 
-import json
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.channels import portal_rest
 from portal_core import web_tokens
 from portal_core.database import Database
 from portal_core.models import Appointment, Patient, Prescription, RefillRequest
 from tests.bot.stack import Stack
+from tests.bot.twilio_clients import SmsPhone
 
 pytestmark = pytest.mark.slow
 
@@ -47,16 +49,21 @@ class Person:
 
 @dataclass
 class Chat:
-    """One conversation: a fresh sender id, the same metadata on every message."""
+    """One conversation: web (REST, a fresh sender id, the same metadata on every message) or
+    SMS (signed Twilio texts from `phone`, the number's conversation emptied first)."""
 
     stack: Stack
     metadata: dict[str, Any]
+    phone: SmsPhone | None = None
     sender: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:12]}")
     said: list[str] = field(default_factory=list)
 
     def turn(self, text: str) -> list[dict[str, Any]]:
         """The assistant's messages (urllib raises for any status but 2xx)."""
-        replies = self.stack.say(self.sender, text, self.metadata)
+        if self.phone is not None:
+            replies: list[dict[str, Any]] = [{"text": m} for m in self.phone.messages(text)]
+        else:
+            replies = self.stack.say(self.sender, text, self.metadata)
         assert isinstance(replies, list)
         self.said.extend(str(reply.get("text") or "") for reply in replies)
         return replies
@@ -64,10 +71,14 @@ class Chat:
     def say(self, text: str) -> str:
         return "\n".join(str(reply.get("text") or "") for reply in self.turn(text))
 
+    @property
+    def conversation(self) -> str:
+        if self.phone is not None:
+            return self.phone.conversation
+        return portal_rest.conversation_id(self.sender, self.metadata.get("portal_token"))
+
     def tracker(self) -> dict[str, Any]:
-        url = f"{self.stack.rasa_url}/conversations/{self.sender}/tracker"
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return json.loads(response.read())
+        return self.stack.tracker(self.conversation)
 
     def active_loop(self) -> str | None:
         return (self.tracker().get("active_loop") or {}).get("name")
@@ -101,7 +112,7 @@ def web_chat(stack: Stack, who: Person) -> Chat:
 
 
 def sms_chat(stack: Stack, who: Person) -> Chat:
-    return Chat(stack, {"channel": "sms", "phone": who.phone})
+    return Chat(stack, {}, phone=SmsPhone(stack, who.phone).fresh())
 
 
 def verify_by_sms(chat: Chat, who: Person) -> str:
@@ -351,7 +362,7 @@ def test_odd_input_inside_forms_is_validated_not_crashed_on(stack: Stack, portal
     with portal.transaction() as session:  # bound parameters: the tables are all still there
         assert session.scalar(select(func.count(Patient.id))) > 0
         assert session.scalar(select(func.count(Appointment.id))) > 0
-    with urllib.request.urlopen(f"{stack.rasa_url}/status", timeout=30) as response:
+    with urllib.request.urlopen(stack.api("/status"), timeout=30) as response:
         assert response.status == 200
 
 

@@ -46,6 +46,25 @@ def test_a_finding_forces_emergency(text: str, kind: str) -> None:
     assert text[entity["start"] : entity["end"]]
 
 
+def test_the_fallback_classifier_after_it_never_undoes_an_emergency() -> None:
+    """A confident classifier (a long booking message) once left the runner-up within the
+    FallbackClassifier's ambiguity threshold of the forced emergency: "say that another way"."""
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+
+    message = classified("book an appointment, my husband is not breathing", "book_appointment")
+    message.set("intent_ranking", [{"name": "book_appointment", "confidence": 0.999}])
+    EmergencyDetector({}).process([message])
+    fallback = FallbackClassifier.create(
+        {**FallbackClassifier.get_default_config(), "threshold": 0.4, "ambiguity_threshold": 0.1},
+        None,  # type: ignore[arg-type]
+        Resource("fallback"),
+        None,  # type: ignore[arg-type]
+    )
+    fallback.process([message])
+    assert message.get("intent")["name"] == "emergency"
+
+
 @pytest.mark.parametrize(
     "text", ["refill my nitroglycerin", "i'm dying to know if my results are in"]
 )

@@ -18,11 +18,9 @@ the slot values a story names must be what the assistant actually does.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import subprocess
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
@@ -34,11 +32,13 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from bot.channels import portal_rest
 from portal_core import web_tokens
 from portal_core.database import Database
 from portal_core.models import Patient
 from portal_core.seed import seed
 from tests.bot.stack import ROOT, VENV_BIN, Stack, base_env
+from tests.bot.twilio_clients import SmsPhone, VoiceCall
 
 STORIES = ROOT / "tests" / "bot" / "stories"
 CONCERNS = (
@@ -198,12 +198,37 @@ def speaker(database_url: str, name: str) -> Speaker:
         database.dispose()
 
 
-def channel_metadata(who: Speaker, channel: str) -> dict[str, Any]:
+def web_metadata(who: Speaker, channel: str) -> dict[str, Any]:
     if channel == "web-anonymous":
         return {}
-    if channel == "web":
-        return {"portal_token": web_tokens.issue_token(who.id, who.level)}
-    return {"channel": channel, "phone": who.phone}
+    return {"portal_token": web_tokens.issue_token(who.id, who.level)}
+
+
+class Replay:
+    """One story's conversation on its channel: REST for the web, signed Twilio for SMS and
+    voice (the only way a phone identity reaches the assistant)."""
+
+    def __init__(self, stack: Stack, who: Speaker, channel: str) -> None:
+        self.stack, self.channel = stack, channel
+        self.sms = SmsPhone(stack, who.phone).fresh() if channel == "sms" else None
+        self.call = VoiceCall(stack, who.phone).start() if channel == "voice" else None
+        self.sender = f"replay-{uuid.uuid4().hex[:12]}"
+        self.metadata = web_metadata(who, channel) if channel.startswith("web") else {}
+
+    @property
+    def conversation(self) -> str:
+        if self.sms is not None:
+            return self.sms.conversation
+        if self.call is not None:
+            return self.call.conversation
+        return portal_rest.conversation_id(self.sender, self.metadata.get("portal_token"))
+
+    def say(self, text: str) -> list[str]:
+        if self.sms is not None:
+            return self.sms.messages(text)
+        if self.call is not None:
+            return [self.call.say(text)]
+        return [str(r.get("text")) for r in self.stack.say(self.sender, text, self.metadata)]
 
 
 def said_like(original: str, born: date) -> str:
@@ -293,17 +318,14 @@ def test_story_is_what_the_running_assistant_does(
     copy_database(fresh_portal, sqlite_path(stack.database_url))
     who = speaker(stack.database_url, story["metadata"]["speaker"])
     channel = story["metadata"]["channel"]
-    meta = channel_metadata(who, channel)
     born = who.born if channel in ("sms", "voice") else None
-    sender = f"replay-{uuid.uuid4().hex[:12]}"
+    replay = Replay(stack, who, channel)
     transcript = []
     for text in story_messages(story, born):
-        replies = stack.say(sender, text, meta)
+        replies = replay.say(text)
         transcript.append(f"> {text}")
-        transcript += [f"  < {str(reply.get('text'))[:160]}" for reply in replies]
-    url = f"{stack.rasa_url}/conversations/{sender}/tracker"
-    with urllib.request.urlopen(url, timeout=30) as response:
-        events = json.loads(response.read())["events"]
+        transcript += [f"  < {reply[:160]}" for reply in replies]
+    events = stack.tracker(replay.conversation)["events"]
     expected, actual = story_turns(story["steps"]), tracker_turns(events)
     conversation = "\n".join(transcript)
     assert [name for name, _ in actual] == [name for name, _ in expected], conversation

@@ -9,12 +9,9 @@ says (and can make it fail or run late). The second part texts the real, running
 from __future__ import annotations
 
 import asyncio
-import json
-import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,12 +32,18 @@ from portal_core import safety, sms_opt_out, sms_text
 from portal_core.database import Database
 from portal_core.models import AuditEvent, SmsOptOut, WebhookDelivery
 from portal_core.seed import DemoIdentityRow, demo_identity_rows
-from tests.bot.stack import TWILIO_TEST_PUBLIC_URL, TWILIO_TEST_TOKEN, Stack
+from tests.bot.stack import Stack
+from tests.bot.twilio_clients import (
+    PHONE,
+    PUBLIC,
+    SMS_PATH,
+    TOKEN,
+    SmsPhone,
+    messages_in,
+    twilio_form,
+)
 
-TOKEN = TWILIO_TEST_TOKEN  # what tests/bot/stack.py gives the running Rasa
-PUBLIC = TWILIO_TEST_PUBLIC_URL
-PATH = "/webhooks/twilio_sms/webhook"
-PHONE = "+12545550100"
+PATH = SMS_PATH
 APP = Sanic("twilio_sms_tests")
 
 
@@ -50,17 +53,6 @@ APP = Sanic("twilio_sms_tests")
 class _Transport:
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return default
-
-
-def twilio_form(body: str | None = "hello", sender: str | None = PHONE, **extra: str) -> dict:
-    sid = "SM" + secrets.token_hex(16)
-    form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "To": "+15005550006"}
-    if sender is not None:
-        form["From"] = sender
-    if body is not None:
-        form["Body"] = body
-    form.update(extra)
-    return form
 
 
 def signed_request(
@@ -81,12 +73,6 @@ def signed_request(
     request = Request(PATH.encode(), Header(headers), "1.1", "POST", _Transport(), APP)
     request.body = raw_body if raw_body is not None else urllib.parse.urlencode(form).encode()
     return request
-
-
-def messages_in(twiml: str) -> list[str]:
-    root = ET.fromstring(twiml)
-    assert root.tag == "Response"
-    return ["".join(m.itertext()) for m in root.iter("Message")]
 
 
 # --- A stand-in for Rasa's message handler ----------------------------------------------
@@ -417,42 +403,6 @@ def test_a_slow_turn_says_try_again_then_delivers_its_answer_with_the_next_one(
 # --- Against the running stack -----------------------------------------------------------
 
 
-@dataclass
-class SmsPhone:
-    """Texts the running Rasa as Twilio would, from one number."""
-
-    rasa_url: str
-    phone: str
-    token: str = TOKEN
-
-    def post(self, form: dict[str, str], signature: str | None = "sign") -> tuple[int, str]:
-        if signature == "sign":
-            signature = RequestValidator(self.token).compute_signature(PUBLIC + PATH, form)
-        request = urllib.request.Request(
-            self.rasa_url + PATH,
-            data=urllib.parse.urlencode(form).encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"}
-            | ({"X-Twilio-Signature": signature} if signature else {}),
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-
-    def text(self, words: str) -> str:
-        status, body = self.post(twilio_form(words, sender=self.phone))
-        assert status == 200, body
-        reply = "\n".join(messages_in(body))
-        return reply
-
-    def user_turns(self) -> list[str]:
-        conversation = urllib.parse.quote(f"sms:{self.phone}", safe=":+")
-        with urllib.request.urlopen(f"{self.rasa_url}/conversations/{conversation}/tracker") as r:
-            events = json.loads(r.read())["events"]
-        return [e.get("text") for e in events if e["event"] == "user"]
-
-
 def _identity(stack: Stack, name: str) -> DemoIdentityRow:
     database = Database(stack.database_url)
     try:
@@ -471,16 +421,16 @@ def _verified(phone: SmsPhone, reply: str, who: DemoIdentityRow) -> str:
 
 
 def test_the_stack_refuses_unsigned_and_forged_texts(stack: Stack) -> None:
-    phone = SmsPhone(stack.rasa_url, "+12025550181")
+    phone = SmsPhone(stack, "+12025550181")
     assert phone.post(twilio_form("hello", sender=phone.phone), signature=None)[0] == 403
     assert phone.post(twilio_form("hello", sender=phone.phone), signature="Zm9yZ2Vk")[0] == 403
-    wrong = SmsPhone(stack.rasa_url, phone.phone, token="not-the-token")
+    wrong = SmsPhone(stack, phone.phone, token="not-the-token")
     assert wrong.post(twilio_form("hello", sender=phone.phone))[0] == 403
     assert phone.user_turns() == []
 
 
 def test_the_stack_answers_a_retried_text_once(stack: Stack) -> None:
-    phone = SmsPhone(stack.rasa_url, "+12025550182")
+    phone = SmsPhone(stack, "+12025550182")
     form = twilio_form("hello", sender=phone.phone)
     first, second = phone.post(form), phone.post(form)
     assert first == second and first[0] == 200
@@ -489,7 +439,7 @@ def test_the_stack_answers_a_retried_text_once(stack: Stack) -> None:
 
 
 def test_the_stack_honours_stop_until_start(stack: Stack) -> None:
-    phone = SmsPhone(stack.rasa_url, "+12025550183")
+    phone = SmsPhone(stack, "+12025550183")
     assert phone.text("STOP") == sms_opt_out.STOP_TEXT
     database = Database(stack.database_url)
     try:
@@ -505,7 +455,7 @@ def test_the_stack_honours_stop_until_start(stack: Stack) -> None:
 
 def test_booking_by_sms(stack: Stack) -> None:
     who = _identity(stack, "Olivia Sullivan")
-    phone = SmsPhone(stack.rasa_url, who.phone)
+    phone = SmsPhone(stack, who.phone).fresh()
     reply = _verified(phone, phone.text("I want to book an appointment"), who)
     if "Who is this for?" in reply:
         reply = phone.text("1")  # "Me" comes first
@@ -520,7 +470,7 @@ def test_booking_by_sms(stack: Stack) -> None:
 
 def test_refill_by_sms(stack: Stack) -> None:
     who = _identity(stack, "Tobi Okafor")  # fluticasone is due for a refill
-    phone = SmsPhone(stack.rasa_url, who.phone)
+    phone = SmsPhone(stack, who.phone).fresh()
     reply = _verified(phone, phone.text("refill my fluticasone"), who)
     # The request named the medication and whose it is: straight on to the pharmacy.
     assert "Who is this for?" not in reply
@@ -532,7 +482,7 @@ def test_refill_by_sms(stack: Stack) -> None:
 
 def test_results_by_sms_withheld_without_consent(stack: Stack) -> None:
     who = _identity(stack, "Mateo Rivera")  # his own CBC is final; no SMS consent
-    phone = SmsPhone(stack.rasa_url, who.phone)
+    phone = SmsPhone(stack, who.phone).fresh()
     reply = _verified(phone, phone.text("what are my test results"), who)
     if "Who is this for?" in reply:
         reply = phone.text("1")
@@ -542,7 +492,7 @@ def test_results_by_sms_withheld_without_consent(stack: Stack) -> None:
 
 def test_results_by_sms_with_consent(stack: Stack) -> None:
     who = _identity(stack, "Marcus Rivera")  # consented; his CMP is final
-    phone = SmsPhone(stack.rasa_url, who.phone)
+    phone = SmsPhone(stack, who.phone).fresh()
     reply = _verified(phone, phone.text("show me my lab results"), who)
     if "Who is this for?" in reply:
         assert "1 for Me" in reply

@@ -10,7 +10,6 @@ The second part calls the real, running stack: whole calls for booking, refill a
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import secrets
 import urllib.parse
@@ -801,10 +800,7 @@ class StackCall:
         return cli_call.converse(self.call, iter([*answers, cli_call.HANG_UP]), log).lines
 
     def user_turns(self) -> list[str]:
-        conversation = urllib.parse.quote(f"voice:{self.call.sid}", safe=":")
-        url = f"{self.stack.rasa_url}/conversations/{conversation}/tracker"
-        with urllib.request.urlopen(url) as response:
-            events = json.loads(response.read())["events"]
+        events = self.stack.tracker(f"voice:{self.call.sid}")["events"]
         return [e.get("text") for e in events if e["event"] == "user"]
 
 

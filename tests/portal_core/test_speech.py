@@ -434,21 +434,27 @@ def test_speak_takes_what_it_is_given_without_failing() -> None:
     assert speech.speak("\x00\x07 hello \ufffd\ud800") == "hello."
 
 
-def test_ten_kilobytes_are_spoken_quickly() -> None:
+# Guards against catastrophic regex backtracking, not a speed target (that is `make bench`): a
+# backtracking pattern takes minutes on these inputs; linear work takes well under a second on
+# an idle machine, so the bound leaves room for a loaded two-core CI box.
+CATASTROPHIC_SECONDS = 15
+
+
+def test_ten_kilobytes_are_spoken_without_catastrophic_backtracking() -> None:
     text = "Glucose 106 mg/dL (70-99), high; see Dr. Kim at 9:30 AM CST. " * 170
     started = clock.perf_counter()
     said = speech.speak(text)
-    assert clock.perf_counter() - started < 2
+    assert clock.perf_counter() - started < CATASTROPHIC_SECONDS
     assert not ASCII_DIGIT.search(said)
 
 
 @pytest.mark.parametrize(
     "text", ["a" * 20_000, "_a" * 10_000, "1," * 10_000, "[a](" * 5_000, "9 " * 10_000]
 )
-def test_pathological_text_is_spoken_quickly(text: str) -> None:
+def test_pathological_text_is_spoken_without_catastrophic_backtracking(text: str) -> None:
     started = clock.perf_counter()
     speech.speak(text)
-    assert clock.perf_counter() - started < 2
+    assert clock.perf_counter() - started < CATASTROPHIC_SECONDS
 
 
 # --------------------------------------------------------------------------- dates, times, zones
