@@ -85,7 +85,7 @@ class ActionAskMessageBody(AskQuestion):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if "nurse" not in str(tracker.get_slot("recipient") or "").lower():
+        if "nurs" not in str(tracker.get_slot("recipient") or "").lower():
             return super().run(dispatcher, tracker, domain)
         dispatcher.utter_message(
             text=(

@@ -25,7 +25,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import portal
-from bot.actions.conversation import entity_values, latest_text, speaker_or_error
+from bot.actions.conversation import channel_of, entity_values, latest_text, speaker_or_error
 from bot.actions.history import FORM_CAPABILITY, LastTask, last_task, subject_of
 from bot.actions.task_form import TASK_SLOTS, reset_task_slots
 from portal_core import clinics, people, records
@@ -122,6 +122,60 @@ def _has_content(tracker: Tracker, text: str) -> bool:
     return any(w not in FILLER and w not in names and w not in relations for w in words)
 
 
+# A person and a kind of record, in words the model may not know ("sofias shots"): the task that
+# shows it. Refills before medications, so "sofias refill" is a refill.
+RECORD_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"\b(?:shots?|vaccines?|vaccinations?|immuni[sz]ations?)\b", re.I),
+        "immunizations_form",
+    ),
+    (re.compile(r"\brefills?\b", re.I), "refill_form"),
+    (
+        re.compile(
+            r"\b(?:meds?|medications?|(?<!family )(?<!internal )medicines?|prescriptions?)\b", re.I
+        ),
+        "medications_form",
+    ),
+    (re.compile(r"\b(?:appts?|appointments?|visits?)\b", re.I), "appointments_form"),
+)
+
+
+def record_request_events(tracker: Tracker) -> list[EventType] | None:
+    """ "sofias shots", "isabellas labs": a family member's record the model didn't recognise
+    as a request runs the task that shows it, for that person; None when it isn't one."""
+    if tracker.active_loop_name:
+        return None
+    text = latest_text(tracker)[:300]
+    form = next((f for pattern, f in RECORD_WORDS if pattern.search(text)), None)
+    if form is None and records.find_result_type(text) is not None:
+        form = "results_form"
+    if form is None or len(text.split()) > 8:
+        return None
+    speaker, _ = speaker_or_error(tracker)
+    if speaker is None and channel_of(tracker) in ("sms", "voice"):
+        # Not verified yet: the task asks who is calling first, then reads whom it names.
+        return [*reset_task_slots(), SlotSet("task_request", text), FollowupAction(form)]
+    if speaker is None or not speaker.premium:
+        return None
+    try:
+        member = people.resolve_family_member(
+            portal.database(),
+            speaker.actor,
+            text,
+            now=portal.now(),
+            capability=FORM_CAPABILITY[form],
+        )
+    except PortalError:
+        return None
+    who = "me" if member.is_self else member.first_name
+    return [
+        *reset_task_slots(),
+        SlotSet("task_request", text),
+        SlotSet("family_member", who),
+        FollowupAction(form),
+    ]
+
+
 class ActionFollowUp(Action):
     """Details with no task pending: a follow-up to the last task, a clinic's name, or the menu."""
 
@@ -136,6 +190,9 @@ class ActionFollowUp(Action):
             return events
         if answer_clinic_number(dispatcher, tracker):
             return []
+        events = record_request_events(tracker)
+        if events is not None:
+            return events
         dispatcher.utter_message(response="utter_help")
         return []
 

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import portal
 from bot.actions.conversation import channel_of, speaker_or_error
-from bot.actions.follow_up import follow_up_events
+from bot.actions.follow_up import follow_up_events, record_request_events
 from bot.actions.task_form import STOPPED, reset_task_slots
 from portal_core import people
 from portal_core.errors import PortalError
@@ -78,6 +78,8 @@ class ActionDefaultFallback(Action):
         if not tracker.active_loop_name:
             # "what about my daughter's?": not a sentence the model knows, but a follow-up.
             following = follow_up_events(tracker)
+            if following is None:  # "sofias shots": a person and a record, in unknown words
+                following = record_request_events(tracker)
             if following is not None:
                 return following
         strikes = consecutive_fallbacks(tracker)

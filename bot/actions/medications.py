@@ -18,6 +18,7 @@ from bot.actions.records import who_for
 from bot.actions.task_form import (
     TaskFormValidator,
     _usable,
+    choosable,
     needs_subject,
     reset_task_slots,
     subject_id,
@@ -72,6 +73,37 @@ def _renewal_offer(tracker: Tracker, name: str) -> dict[str, Any]:
 
 class MedicationChoice:
     """Which medication: by name, misspelled name, description, or a button."""
+
+    def _mentioned(self, tracker: Tracker) -> str | None:
+        """ "refill lisinopril" names nobody, but only one person it may be for takes it."""
+        found = super()._mentioned(tracker)  # type: ignore[misc]
+        if found is not None:
+            return found
+        speaker, _ = speaker_or_error(tracker)
+        named = entity_values(tracker, "medication")
+        request = str(tracker.get_slot("task_request") or latest_text(tracker))
+        if speaker is None or not (named or request):
+            return None
+        family = choosable(
+            people.family_members(portal.database(), speaker.actor, now=portal.now()),
+            Capability.PRESCRIPTIONS,
+        )
+        takers = []
+        for member in family:
+            try:
+                prescriptions.find_medication(
+                    portal.database(),
+                    speaker.actor,
+                    member.patient_id,
+                    (named[0] if named else request)[:100],
+                    now=portal.now(),
+                )
+            except PortalError:
+                continue
+            takers.append(member)
+        if len(takers) != 1:
+            return None
+        return "me" if takers[0].is_self else takers[0].first_name
 
     def extract_medication(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -436,13 +468,20 @@ class ActionListMedications(Action):
         speaker = task_speaker(dispatcher, tracker)
         if speaker is None:
             return reset_task_slots()
+        past_too = _asks_for_past(tracker)
         try:
-            listed = _medications(tracker, subject_id(tracker))
+            listed = prescriptions.list_medications(
+                portal.database(),
+                speaker.actor,
+                subject_id(tracker),
+                include_inactive=past_too,
+                now=portal.now(),
+            )
         except PortalError as exc:
             dispatcher.utter_message(text=exc.user_message)
             return reset_task_slots()
         meds = [m for m in listed if m.active]
-        past = [m for m in listed if not m.active] if _asks_for_past(tracker) else []
+        past = [m for m in listed if not m.active]
         whose = "Your" if who_for(tracker) == "me" else f"{tracker.get_slot('subject_name')}'s"
         if not meds and not past:
             dispatcher.utter_message(text="There are no active medications on file.")

@@ -13,7 +13,6 @@ the last four digits of the DoD ID), in the style the task gives, and then go on
 from __future__ import annotations
 
 import contextlib
-import json
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -119,24 +118,14 @@ class ChannelPatient:
         return reply
 
     def tracker(self) -> dict[str, Any]:
-        conversation = urllib.parse.quote(self.conversation_id, safe=":+")
-        url = f"{self.stack.rasa_url}/conversations/{conversation}/tracker"
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return json.loads(response.read())
+        return self.stack.tracker(self.conversation_id)
 
     def slot(self, name: str) -> Any:
         return (self.tracker().get("slots") or {}).get(name)
 
     def restart(self) -> None:
         """Forget any earlier conversation on this id (a phone number is reused across tasks)."""
-        conversation = urllib.parse.quote(self.conversation_id, safe=":+")
-        request = urllib.request.Request(
-            f"{self.stack.rasa_url}/conversations/{conversation}/tracker/events",
-            data=json.dumps({"event": "restart"}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30):
-            pass
+        self.stack.forget(self.conversation_id)
 
     def finish(self) -> None:
         """Hang up, where that means anything."""
@@ -152,7 +141,8 @@ class WebPatient(ChannelPatient):
 
     @property
     def conversation_id(self) -> str:
-        return self.sender
+        """The REST channel names a signed-in patient's conversation itself."""
+        return f"web:p{self.who.id}:{self.sender}"
 
     def _turn(self, text: str) -> str:
         token = web_tokens.issue_token(self.who.id, self.who.level)

@@ -302,7 +302,7 @@ def never_said(*phrases: str) -> Check:
 def said_pattern(pattern: str, last: bool = False) -> Check:
     def check(run: Run) -> None:
         text = run.last() if last else run.replies()
-        assert re.search(pattern, text, re.I), f"nothing matches {pattern!r}"
+        assert re.search(pattern, text, re.I | re.S), f"nothing matches {pattern!r}"
 
     return check
 
@@ -389,11 +389,12 @@ def refill_filed(medication: str, for_: str | None = None, pharmacy: str | None 
     def check(run: Run) -> None:
         new = run.new(RefillRequest)
         assert len(new) == 1, f"{len(new)} refills filed"
+        subject = run.subject(for_)  # before the transaction below: one at a time on SQLite
         with run.db.transaction() as session:
             rx = session.get(Prescription, new[0].prescription_id)
             place = session.get(Pharmacy, new[0].pharmacy_id)
             assert medication.lower() in rx.medication.lower(), f"refilled {rx.medication}"
-            assert rx.patient_id == run.subject(for_)
+            assert rx.patient_id == subject
             if pharmacy:
                 assert pharmacy.lower() in place.name.lower(), f"to {place.name}"
         assert new[0].requested_by_id == run.who.id
@@ -412,10 +413,11 @@ def renewal_filed(medication: str, for_: str | None = None) -> Check:
     def check(run: Run) -> None:
         new = run.new(RenewalRequest)
         assert len(new) == 1, f"{len(new)} renewals filed"
+        subject = run.subject(for_)
         with run.db.transaction() as session:
             rx = session.get(Prescription, new[0].prescription_id)
             assert medication.lower() in rx.medication.lower(), f"renewal of {rx.medication}"
-            assert rx.patient_id == run.subject(for_)
+            assert rx.patient_id == subject
         assert not run.new(Message), "a secure message was sent instead of (or with) the renewal"
 
     return check
@@ -921,7 +923,7 @@ TASKS: list[Task] = [
         "sms: yes to the renewal the bot offered",
         "sms",
         ELENA,
-        ["refill sertraline", "yes please"],
+        ["refill my sertraline", "yes please"],
         renewal_filed("sertraline"),
     ),
     task(
@@ -1010,7 +1012,7 @@ TASKS: list[Task] = [
         "web",
         MARCUS,
         [
-            "I want to make an appointment",
+            "book an appointment please",
             "Sofia",
             "a well child visit",
             "next week",
