@@ -36,11 +36,6 @@ REQUEST = "request"
 PICK_FROM = "Please pick 1 to {count}, or tell me another day."
 NOT_OFFERED = "None of the times I offered fits that. " + PICK_FROM
 SEVERAL_FIT = "More than one of those times fits that."
-ORDINALS = {
-    "1": 0, "one": 0, "first": 0, "1st": 0,
-    "2": 1, "two": 1, "second": 1, "2nd": 1,
-    "3": 2, "three": 2, "third": 2, "3rd": 2,
-}  # fmt: skip
 
 
 def canonical(value: object) -> int | None:
