@@ -481,15 +481,23 @@ def _corrected(tokens: set[str], vocabulary: set[str]) -> set[str]:
     return fixed
 
 
+# Words that name a kind of visit only when nothing more specific is said: "well child checkup" is
+# a well-child visit, not "a well-child visit or a wellness exam?".
+GENERIC_TYPE_PHRASES = frozenset({"checkup", "check up", "annual", "physical", "physical exam"})
+
+
 def _synonym_codes(words: list[str]) -> list[str]:
-    """Codes of the synonym phrases in `words`, longest phrases first, without overlaps."""
+    """Codes of the synonym phrases in `words`, longest phrases first, without overlaps; a
+    generic phrase ("checkup") counts only when no specific one was said."""
     phrases = sorted(
         ((tuple(_tokens(p)), code) for p, code in APPOINTMENT_TYPE_SYNONYMS.items()),
         key=lambda item: len(item[0]),
         reverse=True,
     )
+    generic = {tuple(_tokens(p)) for p in GENERIC_TYPE_PHRASES}
     taken = [False] * len(words)
     codes: list[str] = []
+    specific: list[str] = []
     for phrase, code in phrases:
         n = len(phrase)
         for i in range(len(words) - n + 1):
@@ -497,7 +505,9 @@ def _synonym_codes(words: list[str]) -> list[str]:
                 taken[i : i + n] = [True] * n
                 if code not in codes:
                     codes.append(code)
-    return codes
+                if phrase not in generic and code not in specific:
+                    specific.append(code)
+    return specific or codes
 
 
 def _types_for_code(types: list[AppointmentTypeView], code: str) -> list[AppointmentTypeView]:

@@ -175,8 +175,9 @@ def parse_date_of_birth(value: str | date, *, today: date | None = None) -> date
 
     Accepts ISO (1985-06-15), 06/15/1985 (and with - or .), "June 15 1985", "June 15th, 1985",
     "15 June 1985", and eight keypad digits MMDDYYYY. A numeric date whose first part can't be a
-    month (15/06/1985) is read day first, as someone from overseas would mean it. Two-digit years
-    are refused rather than guessed: a wrong century would count as a failed attempt.
+    month (15/06/1985) is read day first, as someone from overseas would mean it. A two-digit
+    year ("9/17/84", as people text it) is the one year ending in those digits in the hundred
+    years up to today: only a centenarian would be misread, and they can give all four digits.
     """
     today = today or utcnow().date()
     if isinstance(value, datetime):
@@ -187,14 +188,18 @@ def parse_date_of_birth(value: str | date, *, today: date | None = None) -> date
         raise InvalidInput(f"Sorry, I didn't catch that date. {_UNDERSTOOD}")
     year, month, day = _date_parts(value)
     if year < 100:
-        raise InvalidInput(
-            "Please include the full year you were born, for example 1985 rather than 85."
-        )
+        year = _full_year(year, today)
     try:
         born = date(year, month, day)
     except ValueError:
         raise _impossible(year, month, day) from None
     return _check_birth_date(born, today)
+
+
+def _full_year(two_digits: int, today: date) -> int:
+    """The year ending in `two_digits` in (today.year - 100, today.year]."""
+    year = today.year - (today.year - two_digits) % 100
+    return year if year > today.year - 100 else year + 100
 
 
 def _impossible(year: int, month: int, day: int) -> InvalidInput:

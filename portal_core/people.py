@@ -290,19 +290,27 @@ def family_members(
 
 
 def resolve_family_member(
-    db: Database, actor: Actor, reference: str, *, now: datetime | None = None
+    db: Database,
+    actor: Actor,
+    reference: str,
+    *,
+    now: datetime | None = None,
+    capability: Capability | None = None,
 ) -> FamilyMemberView:
     """Turn "my son", "Noah's", "me" or "my wife" into one person, or ask which one.
 
     A wrong guess would book or read for the wrong person, so nothing is guessed: names must match
     exactly (case and accents aside) and a relationship word that fits several people raises
-    `AmbiguousFamilyMember` with the names to offer.
+    `AmbiguousFamilyMember` with the names to offer. Given the `capability` a task needs, a
+    relationship word that fits several people means those the speaker may do it for ("my kid's
+    results" is the one child whose results the parent may see), and only they are offered; a
+    person named outright is still returned, so the caller can say why they are refused.
     """
     words = _reference_words(reference)
     now = now or utcnow()
     with db.transaction() as session:
         members = _family(session, actor, now)
-        chosen = _resolve(members, words)
+        chosen = _resolve(members, words, capability)
         audit.record(
             session,
             actor,
@@ -380,6 +388,15 @@ def _relationship(me: Patient, other: Patient, is_guardian: bool) -> str:
 # --- Understanding "my son" --------------------------------------------------------------
 
 _SELF_WORDS = frozenset({"me", "myself", "self", "mine", "i", "im", "own"})
+# "my knee", "my doctor", "my lisinopril": the speaker's own, unless "my" is followed by someone
+# else ("my cousin", "my neighbor"), who is then nobody the speaker can act for.
+_OTHER_PEOPLE = frozenset({
+    "cousin", "cousins", "niece", "nephew", "aunt", "uncle", "grandma", "grandmother", "grandpa",
+    "grandfather", "grandson", "granddaughter", "grandchild", "grandkid", "grandkids", "friend",
+    "friends", "neighbor", "neighbour", "boyfriend", "girlfriend", "fiance", "fiancee",
+    "roommate", "stepson", "stepdaughter", "stepmom", "stepdad", "inlaw", "in-law",
+    "mother-in-law", "father-in-law", "coworker", "boss", "buddy",
+})  # fmt: skip
 # word -> (relationship, sexes it fits); "U" (unknown) always fits, so an unrecorded sex never
 # hides the right person, it only makes the answer ambiguous.
 _RELATION_SPELLINGS = (
@@ -411,6 +428,11 @@ _OLDEST = frozenset({"oldest", "eldest", "older", "elder", "big"})
 _YOUNGEST = frozenset({"youngest", "younger", "little", "baby"})
 
 
+def relation_words() -> frozenset[str]:
+    """The words that name a family relation ("daughter", "wife", "kids")."""
+    return frozenset(w for phrase in _RELATION_WORDS for w in phrase.split())
+
+
 def _reference_words(reference: str) -> list[str]:
     if not isinstance(reference, str) or not reference.strip():
         raise InvalidInput('Who is this for? You can say "me" or a family member\'s name.')
@@ -430,7 +452,9 @@ def _words(text: str) -> list[str]:
     return re.sub(r"[^\w\s-]", " ", text.replace("'", "")).split()
 
 
-def _resolve(members: list[FamilyMemberView], words: list[str]) -> FamilyMemberView:
+def _resolve(
+    members: list[FamilyMemberView], words: list[str], capability: Capability | None = None
+) -> FamilyMemberView:
     by_name = _name_matches(members, words)
     by_relation = _relation_matches(members, words)
     if by_name:
@@ -438,21 +462,28 @@ def _resolve(members: list[FamilyMemberView], words: list[str]) -> FamilyMemberV
         return _one(narrowed or by_name)
     if by_relation is not None:
         if not by_relation:
-            raise _not_found(members)
+            raise _not_found(members, capability)
         if len(by_relation) > 1:
             by_relation = _by_order(by_relation, words)
+        if len(by_relation) > 1 and capability is not None:
+            allowed = [m for m in by_relation if m.can(capability)]
+            by_relation = allowed or by_relation
         return _one(by_relation)
     if any(w in _SELF_WORDS for w in words):
         return members[0]
-    raise _not_found(members)
+    if "my" in words and not any(w in _OTHER_PEOPLE for w in words):
+        return members[0]
+    raise _not_found(members, capability)
 
 
 def _name_matches(members: list[FamilyMemberView], words: list[str]) -> list[FamilyMemberView]:
+    """Members named in `words`; "sofias shots" (a possessive typed without its apostrophe)
+    names Sofia too."""
     joined = f" {' '.join(words)} "
     found = []
     for member in members:
         name = " ".join(_words(_fold(member.first_name)))
-        if name and f" {name} " in joined:
+        if name and (f" {name} " in joined or f" {name}s " in joined):
             found.append(member)
     return found
 
@@ -487,10 +518,17 @@ def _one(matches: list[FamilyMemberView]) -> FamilyMemberView:
     raise AmbiguousFamilyMember(m.first_name for m in matches)
 
 
-def _not_found(members: list[FamilyMemberView]) -> FamilyMemberNotFound:
-    others = [m.first_name for m in members if not m.is_self]
+def _not_found(
+    members: list[FamilyMemberView], capability: Capability | None = None
+) -> FamilyMemberNotFound:
+    """Names only the people the speaker may act for (for this task, when it is known)."""
+    others = [
+        m.first_name
+        for m in members
+        if not m.is_self and (m.can(capability) if capability else m.capabilities)
+    ]
     listed = (
-        f"You can act for yourself and {_join_names(others, 'and')}."
+        f"You can act for {_join_names(['yourself', *others], 'and')}."
         if others
         else "Right now you can only act for yourself."
     )

@@ -48,11 +48,11 @@ KIND_TEXT = {
 }
 # How to get a copy of the immunization record. Kept as data: the wording is reviewed by the
 # clinic, not the code.
+# Source: the MHS GENESIS Patient Portal guide, "Immunizations": the official immunization
+# record for school, work or travel is downloaded from the portal itself.
 OFFICIAL_RECORD_STEPS = (
-    "To print or download the immunization record, sign in to the patient portal, open "
-    "Health Record, then Immunizations, and choose Print or Download.",
-    "For an official, signed record (for example a DD Form 2766C, or the yellow International "
-    "Certificate of Vaccination, PHS-731, for travel), ask your clinic's immunization team.",
+    "For school, work or travel, download the official immunization record from the patient "
+    "portal: sign in, open Health Record, then Immunizations, and choose Download (or Print).",
 )
 
 

@@ -272,12 +272,15 @@ def find_open_slots(
     window_end: date | None = None,
     time_of_day: str | None = None,
     limit: int = 3,
+    spread_days: bool = False,
     now: datetime | None = None,
 ) -> list[SlotView]:
     """The earliest bookable slots, judged on the clinic's clock; the home clinic by default.
 
     Raises RequestOnly up front when the clinic schedules this type itself, so the bot never
-    offers times it cannot book.
+    offers times it cannot book. With `spread_days`, the earliest slot of each day comes first
+    (then the next earliest), so "next week" is answered with a choice of days rather than three
+    times on Monday morning; the times offered are still the earliest of their days.
     """
     now = _now(now)
     limit = _checked_limit(limit)
@@ -296,7 +299,11 @@ def find_open_slots(
             session, clinic.id, appointment_type.id, provider.id if provider else None, start, end
         )
         suitable = (s for s in candidates if _suits(s, clinic.time_zone, part, busy))
-        found = [slot_view(s) for s in islice(suitable, limit)]
+        if spread_days:
+            chosen = _spread_over_days(suitable, clinic.time_zone, limit)
+        else:
+            chosen = list(islice(suitable, limit))
+        found = [slot_view(s) for s in chosen]
         audit.record(
             session,
             actor,
@@ -307,6 +314,42 @@ def find_open_slots(
             now=now,
         )
         return found
+
+
+def _spread_over_days(slots: Iterator[Slot], clinic_tz: str, limit: int) -> list[Slot]:
+    """The first slot of each of the first `limit` days, topped up with the earliest others."""
+    firsts: list[Slot] = []
+    others: list[Slot] = []
+    seen: set[date] = set()
+    for slot in islice(slots, _SEARCH_BATCH):
+        day = to_local(clinic_tz, slot.starts_at).date()
+        if day not in seen and len(firsts) < limit:
+            seen.add(day)
+            firsts.append(slot)
+        else:
+            others.append(slot)
+        if len(firsts) == limit:
+            break
+    picked = firsts + others[: limit - len(firsts)]
+    return sorted(picked, key=lambda s: (s.starts_at, s.id))
+
+
+def offered_slots(db: Database, slot_ids: Sequence[int]) -> list[SlotView]:
+    """The slots once offered, in the order given (gone ones left out): clinic schedule data,
+    no patient's, so nothing to check or audit. The bot words its choices and confirmations from
+    these instead of searching again."""
+    checked = (valid_id(int(i)) if str(i).isdigit() else None for i in slot_ids)
+    wanted = [i for i in checked if i is not None][:MAX_SLOTS_OFFERED]
+    if not wanted:
+        return []
+    with db.transaction() as session:
+        rows = {
+            s.id: slot_view(s)
+            for s in session.scalars(
+                select(Slot).options(joinedload(Slot.provider)).where(Slot.id.in_(wanted))
+            )
+        }
+    return [rows[i] for i in wanted if i in rows]
 
 
 def book(

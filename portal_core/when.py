@@ -88,6 +88,15 @@ def _time_of_day(text: str) -> str | None:
     return None
 
 
+def with_time_of_day(value: str, text: str) -> str:
+    """`value` ("next week") with the part of the day `text` asks for ("next week, afternoon if
+    possible"), when `value` names none itself: a constraint the patient gave is never dropped."""
+    if _time_of_day(_clean(value)) is not None:
+        return value
+    part = _time_of_day(_clean(text))
+    return f"{value} {part}" if part else value
+
+
 def _strip_time_words(text: str) -> str:
     for pattern in _TIME_OF_DAY.values():
         text = re.sub(pattern, " ", text)

@@ -5,8 +5,10 @@ each of them answer a database outage politely (see `bot/actions/outage.py`).
 """
 
 from bot.actions import (  # noqa: F401
+    account,
     appointments,
     asking,
+    follow_up,
     help,
     medications,
     messages,

@@ -16,28 +16,26 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions import portal
 from bot.actions.conversation import entity_values, latest_text, speaker_or_error
+from bot.actions.follow_up import offer
 from bot.actions.task_form import (
     TaskFormValidator,
     _usable,
+    _value_before_turn,
     reset_task_slots,
     subject_id,
     task_speaker,
+    yes_no,
 )
-from portal_core import clinics, people, scheduling
-from portal_core.clinics import AppointmentTypeView, ClinicView
+from portal_core import choices, clinics, people, scheduling
+from portal_core.clinics import AppointmentTypeView, ClinicView, to_local
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
-from portal_core.when import When, parse_when
+from portal_core.when import When, parse_when, with_time_of_day
 
 REQUEST = "request"
-ORDINALS = {
-    "1": 0, "one": 0, "first": 0, "1st": 0,
-    "2": 1, "two": 1, "second": 1, "2nd": 1,
-    "3": 2, "three": 2, "third": 2, "3rd": 2,
-}  # fmt: skip
-NONE_OF_THESE = re.compile(
-    r"\b(?:none|neither|other|request|different|something else|doesn'?t work|don'?t work)\b", re.I
-)
+PICK_FROM = "Please pick 1 to {count}, or tell me another day."
+NOT_OFFERED = "None of the times I offered fits that. " + PICK_FROM
+SEVERAL_FIT = "More than one of those times fits that."
 
 
 def canonical(value: object) -> int | None:
@@ -68,21 +66,84 @@ def when_of(tracker: Tracker) -> When:
     return parse_when(str(tracker.get_slot("time")), clinic.time_zone, now=portal.now())
 
 
-def chosen_from_offer(tracker: Tracker) -> str | None:
-    """Map "2", "the second one", a button's payload, or "none of these" onto the offer."""
-    offered = [str(o) for o in (tracker.get_slot("offered") or [])]
+def offered_ids(tracker: Tracker) -> list[str]:
+    return [str(o) for o in (tracker.get_slot("offered") or [])]
+
+
+def current_offer(tracker: Tracker) -> list[scheduling.SlotView]:
+    """The times offered last, looked up (not searched for again)."""
+    ids = [int(o) for o in offered_ids(tracker) if o.isdigit()]
+    return scheduling.offered_slots(portal.database(), ids)
+
+
+def slot_title(slot: scheduling.SlotView) -> str:
+    """How an offered time reads: two offered times never read the same."""
+    return f"{slot.local_display} with {slot.provider_name}"
+
+
+def slot_options(slots: list[scheduling.SlotView]) -> list[choices.Option]:
+    return [
+        choices.Option(s.id, to_local(s.time_zone, s.starts_at), s.provider_name) for s in slots
+    ]
+
+
+def read_slot_pick(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> tuple[choices.Pick, dict[str, Any]]:
+    """What the latest message did with the offered times, and the slots that follow from it.
+
+    A button's payload picks its time; words are read by `portal_core.choices`. Out of range,
+    several fits or no fit is said here and the offer is shown again (narrowed to the times that
+    fit); a new day ("no, Thursday") searches again.
+    """
+    offered = offered_ids(tracker)
     for value in entity_values(tracker, "choice"):
-        if value == REQUEST or value in offered:
+        if value == REQUEST:
+            return choices.Pick(choices.NONE_OF_THESE), {"slot_choice": REQUEST}
+        if value in offered:
+            return choices.Pick(choices.CHOSEN, (int(value),)), {"slot_choice": value}
+    text = latest_text(tracker)
+    offer = current_offer(tracker)
+    pick = choices.pick_option(text, slot_options(offer))
+    count = len(offer)
+    if pick.kind == choices.CHOSEN:
+        return pick, {"slot_choice": str(pick.chosen)}
+    if pick.kind == choices.NONE_OF_THESE:
+        return pick, {"slot_choice": REQUEST}
+    if pick.kind == choices.OUT_OF_RANGE:
+        dispatcher.utter_message(text=PICK_FROM.format(count=count))
+        return pick, {"slot_choice": None}
+    if pick.kind == choices.AMBIGUOUS:
+        dispatcher.utter_message(text=SEVERAL_FIT)
+        return pick, {"slot_choice": None, "offered": [str(i) for i in pick.option_ids]}
+    if pick.kind == choices.NOT_A_CHOICE or choices.names_a_day(text):
+        new_time = _new_day(tracker, text)
+        if new_time:
+            return pick, {"time": new_time, "slot_choice": None, "offered": None}
+    if pick.kind == choices.NO_MATCH:
+        dispatcher.utter_message(text=NOT_OFFERED.format(count=count))
+        return pick, {"slot_choice": None}
+    return pick, {}
+
+
+def _new_day(tracker: Tracker, text: str) -> str | None:
+    """`text` as a new time to search ("no, Thursday"), or None when it names no day."""
+    try:
+        clinic = clinic_of(tracker.get_slot("clinic"))
+        parse_when(text, clinic.time_zone, now=portal.now())
+    except (PortalError, StopIteration):
+        return None
+    return text[:200]
+
+
+def chosen_from_list(tracker: Tracker, options: list[choices.Option]) -> str | None:
+    """An appointment picked from a list: its button, its number, its day, time or clinician."""
+    offered = offered_ids(tracker)
+    for value in entity_values(tracker, "choice"):
+        if value in offered:
             return value
-    text = latest_text(tracker).lower()
-    for word in re.findall(r"[a-z0-9]+", text):
-        if word in ORDINALS and ORDINALS[word] < len(offered):
-            return offered[ORDINALS[word]]
-    if re.search(r"\blast\b", text) and offered:
-        return offered[-1]
-    if NONE_OF_THESE.search(text):
-        return REQUEST
-    return None
+    pick = choices.pick_option(latest_text(tracker), options)
+    return str(pick.chosen) if pick.kind == choices.CHOSEN else None
 
 
 class SlotPicking:
@@ -98,6 +159,16 @@ class SlotPicking:
     def validate_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        requested = tracker.get_slot("requested_slot")
+        choosing = requested in ("slot_choice", "booking_confirmed")
+        if choosing and value != latest_text(tracker)[:200]:
+            # "8:30 am please", "Friday works best" pick from the offer: a time in a choice is
+            # not a new window to search (a new day is, and comes whole from the choice).
+            return {"time": _value_before_turn(tracker, "time")}
+        if requested != "time":
+            # Said with the request ("next week, afternoon if possible"): the model may have
+            # caught only "next week"; the part of the day the message asked for is kept too.
+            value = with_time_of_day(str(value), latest_text(tracker))
         if canonical(tracker.get_slot("clinic")) is None:
             return {"time": str(value)}  # checked once the clinic (and its time zone) is known
         try:
@@ -107,32 +178,46 @@ class SlotPicking:
             message = getattr(exc, "user_message", "Sorry, I didn't catch the day.")
             dispatcher.utter_message(text=message)
             return {"time": None}
-        return {"time": str(value), "slot_choice": None} if not _keeps_request(tracker) else {}
+        if _keeps_request(tracker):
+            return {"time": str(value)}
+        return {"time": str(value), "slot_choice": None, "offered": None}
 
     def extract_slot_choice(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "slot_choice":
             return {}
-        choice = chosen_from_offer(tracker)
-        if choice:
-            return {"slot_choice": choice}
-        # "No, Thursday": a new day instead of a choice means search again.
-        text = latest_text(tracker)
-        try:
-            clinic = clinic_of(tracker.get_slot("clinic"))
-            parse_when(text, clinic.time_zone, now=portal.now())
-        except (PortalError, StopIteration):
-            return {}
-        return {"time": text[:200]}
+        _, slots = read_slot_pick(dispatcher, tracker)
+        return slots
 
     def validate_slot_choice(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        offered = [str(o) for o in (tracker.get_slot("offered") or [])]
+        if value is None:
+            return {"slot_choice": None}
+        offered = offered_ids(tracker)
         if value == REQUEST or str(value) in offered:
             return {"slot_choice": str(value)}
         return {"slot_choice": None}
+
+    def extract_booking_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Yes books; a plain no doesn't. "No, I said 10" picks again: a correction never
+        cancels the request, it re-selects (and asks again), or searches the day it names."""
+        if tracker.get_slot("requested_slot") != "booking_confirmed":
+            return {}
+        answer = yes_no(tracker)
+        if answer is True:
+            return {"booking_confirmed": True}
+        pick, slots = read_slot_pick(dispatcher, tracker)
+        if pick.kind == choices.CHOSEN and slots.get("slot_choice") != tracker.get_slot(
+            "slot_choice"
+        ):
+            return {**slots, "booking_confirmed": None}
+        if slots and pick.kind != choices.CHOSEN:
+            return {**slots, "booking_confirmed": None}
+        return {} if answer is None else {"booking_confirmed": answer}
 
 
 def _keeps_request(tracker: Tracker) -> bool:
@@ -239,6 +324,7 @@ class ValidateRescheduleAppointmentForm(SlotPicking, TaskFormValidator):
             "appointment_choice": str(chosen.id),
             "clinic": f"#{chosen.clinic_id}",
             "appointment_type": f"#{chosen.appointment_type_id}",
+            "offered": None,  # the list of appointments; times are offered next
         }
 
 
@@ -289,16 +375,19 @@ def _one_appointment_or_none(tracker: Tracker, member: people.FamilyMemberView) 
 def _extract_appointment_choice(tracker: Tracker) -> dict[str, Any]:
     if tracker.get_slot("requested_slot") != "appointment_choice":
         return {}
-    choice = chosen_from_offer(tracker)
-    if choice and choice != REQUEST:
+    listed = [
+        a for a in _upcoming(tracker, subject_id(tracker)) if str(a.id) in offered_ids(tracker)
+    ]
+    options = [
+        choices.Option(a.id, to_local(a.time_zone, a.starts_at), a.provider_name) for a in listed
+    ]
+    choice = chosen_from_list(tracker, options)
+    if choice:
         return {"appointment_choice": choice}
-    # "the one on Tuesday", "the dentist one": match words against the listed appointments.
+    # "the dentist one", "the wellness exam": match words against the listed appointments.
     text = latest_text(tracker).lower()
     matches = [
-        a
-        for a in _upcoming(tracker, subject_id(tracker))
-        if str(a.id) in (tracker.get_slot("offered") or [])
-        and any(w in a.summary.lower() for w in re.findall(r"[a-z]{4,}", text))
+        a for a in listed if any(w in a.summary.lower() for w in re.findall(r"[a-z]{4,}", text))
     ]
     return {"appointment_choice": str(matches[0].id)} if len(matches) == 1 else {}
 
@@ -334,7 +423,11 @@ class ActionAskAppointmentType(Action):
 
 
 class ActionAskSlotChoice(Action):
-    """Offers up to three open times, widening the search once before offering a request."""
+    """Offers up to three open times, widening the search once before offering a request.
+
+    When the times on offer still stand (the answer was out of range, or fitted several), they
+    are shown again rather than searched for again.
+    """
 
     def name(self) -> str:
         return "action_ask_slot_choice"
@@ -345,6 +438,12 @@ class ActionAskSlotChoice(Action):
         speaker, _ = speaker_or_error(tracker)
         if speaker is None:
             return []
+        standing = current_offer(tracker) if offered_ids(tracker) else []
+        if standing:
+            dispatcher.utter_message(
+                text="Which of these would you like?", buttons=_buttons(standing)
+            )
+            return [SlotSet("offered", [str(slot.id) for slot in standing])]
         try:
             clinic = clinic_of(tracker.get_slot("clinic"))
             kind = appointment_type_of(tracker.get_slot("appointment_type"))
@@ -355,7 +454,7 @@ class ActionAskSlotChoice(Action):
                 found = self._search(speaker.actor, tracker, clinic, kind, when, widen=True)
                 lead = (
                     f"There's nothing open {when.describe()}. The nearest "
-                    f"{kind.name.lower()} times at {clinic.name} are:"
+                    f"{kind.name.lower()} times at {clinic.name} after that are:"
                 )
         except scheduling.RequestOnly as exc:
             dispatcher.utter_message(text=exc.user_message)
@@ -375,12 +474,7 @@ class ActionAskSlotChoice(Action):
                 ],
             )
             return [SlotSet("offered", [])]
-        buttons = [
-            {"title": slot.local_display, "payload": f'/inform{{"choice": "{slot.id}"}}'}
-            for slot in found
-        ]
-        buttons.append({"title": "None of these", "payload": '/inform{"choice": "request"}'})
-        dispatcher.utter_message(text=lead, buttons=buttons)
+        dispatcher.utter_message(text=lead, buttons=_buttons(found))
         return [SlotSet("offered", [str(slot.id) for slot in found])]
 
     @staticmethod
@@ -393,18 +487,30 @@ class ActionAskSlotChoice(Action):
         *,
         widen: bool,
     ) -> list[scheduling.SlotView]:
+        """The window asked for; widened, the four weeks from its start, still at the part of
+        the day asked for (every constraint the patient gave is kept)."""
         return scheduling.find_open_slots(
             portal.database(),
             actor,
             subject_id(tracker),
             clinic_id=clinic.id,
             type_id=kind.id,
-            window_start=None if widen else when.start,
+            window_start=when.start,
             window_end=None if widen else when.end,
             time_of_day=when.time_of_day,
             limit=3,
+            spread_days=True,
             now=portal.now(),
         )
+
+
+def _buttons(slots: list[scheduling.SlotView]) -> list[dict[str, str]]:
+    buttons = [
+        {"title": slot_title(slot), "payload": f'/inform{{"choice": "{slot.id}"}}'}
+        for slot in slots
+    ]
+    buttons.append({"title": "None of these", "payload": '/inform{"choice": "request"}'})
+    return buttons
 
 
 class ActionAskBookingConfirmed(Action):
@@ -448,18 +554,11 @@ def _who(tracker: Tracker) -> str:
 
 
 def _offered_slot(tracker: Tracker) -> str:
-    """The chosen slot's local display, found again through the same search."""
-    speaker, _ = speaker_or_error(tracker)
-    clinic = clinic_of(tracker.get_slot("clinic"))
-    kind = appointment_type_of(tracker.get_slot("appointment_type"))
+    """The chosen time as it was offered."""
     wanted = str(tracker.get_slot("slot_choice"))
-    for widen in (False, True):
-        when = when_of(tracker)
-        for slot in ActionAskSlotChoice._search(
-            speaker.actor if speaker else None, tracker, clinic, kind, when, widen=widen
-        ):
-            if str(slot.id) == wanted:
-                return slot.local_display
+    for slot in current_offer(tracker):
+        if str(slot.id) == wanted:
+            return slot_title(slot)
     return "the time you chose"
 
 
@@ -635,6 +734,8 @@ class ActionListAppointments(Action):
                 "Would you like to book one?",
                 buttons=[{"title": "Book an appointment", "payload": "/book_appointment"}],
             )
+            person = "me" if who == "you" else who
+            return [*reset_task_slots(), offer(tracker, "/book_appointment", family_member=person)]
         else:
             lines = "\n".join(f"- {a.summary}" for a in listed)
             heading = (

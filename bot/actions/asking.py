@@ -74,8 +74,28 @@ class ActionAskTime(AskQuestion):
     slot = "time"
 
 
+NURSE_LINE = "1-800-874-2273, option 1"
+
+
 class ActionAskMessageBody(AskQuestion):
+    """A question for the nurses goes as a secure message; the Nurse Advice Line is quicker."""
+
     slot = "message_body"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if "nurs" not in str(tracker.get_slot("recipient") or "").lower():
+            return super().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(
+            text=(
+                "I'll send your question to the nurses as a secure message; they typically "
+                "answer within three business days. For advice sooner, call the Nurse Advice "
+                f"Line at {NURSE_LINE} (24/7). What would you like to ask? For an emergency, "
+                "call 911."
+            )
+        )
+        return []
 
 
 class ActionAskRecipient(Action):

@@ -10,11 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import portal
 from bot.actions.conversation import channel_of, speaker_or_error
+from bot.actions.follow_up import follow_up_events, record_request_events
 from bot.actions.task_form import STOPPED, reset_task_slots
 from portal_core import people
 from portal_core.errors import PortalError
 
 GLOBAL_SERVICE_CENTER = "1-800-600-9332"
+NURSE_ADVICE_LINE = "1-800-874-2273, option 1"
 REPHRASE = "Sorry, I didn't quite get that. Could you say it another way?"
 
 
@@ -73,6 +75,13 @@ class ActionDefaultFallback(Action):
             # A name, a medication or a day the model never saw is still an answer: the form
             # reads the words themselves and says what it found, or what it couldn't.
             return []
+        if not tracker.active_loop_name:
+            # "what about my daughter's?": not a sentence the model knows, but a follow-up.
+            following = follow_up_events(tracker)
+            if following is None:  # "sofias shots": a person and a record, in unknown words
+                following = record_request_events(tracker)
+            if following is not None:
+                return following
         strikes = consecutive_fallbacks(tracker)
         if strikes <= 1:
             dispatcher.utter_message(text=REPHRASE)
@@ -95,9 +104,10 @@ def _handoff_text(tracker: Tracker) -> str:
             f"{GLOBAL_SERVICE_CENTER}, 24/7."
         )
     return (
-        "Let me get you to a person. Please call your clinic's appointment line, or for portal "
-        f"and technical problems the MHS GENESIS Global Service Center at {GLOBAL_SERVICE_CENTER}, "
-        "24/7."
+        "Let me get you to a person. Tell me your clinic's name and I'll give you its number. "
+        f"For health questions, the MHS Nurse Advice Line is at {NURSE_ADVICE_LINE}, 24/7; for "
+        f"portal or technical problems, the MHS GENESIS Global Service Center is at "
+        f"{GLOBAL_SERVICE_CENTER}, 24/7."
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,9 +13,12 @@ from rasa_sdk.types import DomainDict
 from bot.actions import portal
 from bot.actions.appointments import canonical
 from bot.actions.conversation import entity_values, latest_text, speaker_or_error
+from bot.actions.follow_up import offer
+from bot.actions.records import who_for
 from bot.actions.task_form import (
     TaskFormValidator,
     _usable,
+    choosable,
     needs_subject,
     reset_task_slots,
     subject_id,
@@ -55,8 +59,51 @@ def _renewal_button(name: str) -> dict[str, str]:
     }
 
 
+USUAL = re.compile(
+    r"\b(?:usual|normal|regular|same (?:one|as (?:always|before|last time))|default|as always)\b",
+    re.I,
+)
+
+
+def _renewal_offer(tracker: Tracker, name: str) -> dict[str, Any]:
+    """A yes to "I can send a renewal request" renews this medication for the same person."""
+    payload = f'/request_renewal{{"medication": "{name}"}}'
+    return offer(tracker, payload, family_member=who_for(tracker))["value"]
+
+
 class MedicationChoice:
     """Which medication: by name, misspelled name, description, or a button."""
+
+    def _mentioned(self, tracker: Tracker) -> str | None:
+        """ "refill lisinopril" names nobody, but only one person it may be for takes it."""
+        found = super()._mentioned(tracker)  # type: ignore[misc]
+        if found is not None:
+            return found
+        speaker, _ = speaker_or_error(tracker)
+        named = entity_values(tracker, "medication")
+        request = str(tracker.get_slot("task_request") or latest_text(tracker))
+        if speaker is None or not (named or request):
+            return None
+        family = choosable(
+            people.family_members(portal.database(), speaker.actor, now=portal.now()),
+            Capability.PRESCRIPTIONS,
+        )
+        takers = []
+        for member in family:
+            try:
+                prescriptions.find_medication(
+                    portal.database(),
+                    speaker.actor,
+                    member.patient_id,
+                    (named[0] if named else request)[:100],
+                    now=portal.now(),
+                )
+            except PortalError:
+                continue
+            takers.append(member)
+        if len(takers) != 1:
+            return None
+        return "me" if takers[0].is_self else takers[0].first_name
 
     def extract_medication(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -107,7 +154,10 @@ class ValidateRefillForm(MedicationChoice, TaskFormValidator):
         if not meds:
             who = "You have" if member.is_self else f"{member.first_name} has"
             return {"task_abandoned": True, "_say": f"{who} no active prescriptions on file."}
-        return {"offered": [str(m.prescription_id) for m in meds][:8]}
+        found = {"offered": [str(m.prescription_id) for m in meds][:8]}
+        if len(meds) == 1 and not tracker.get_slot("medication"):
+            found["medication"] = meds[0].name  # one prescription: no "Which medication?"
+        return found
 
     def after_medication(
         self,
@@ -126,23 +176,29 @@ class ValidateRefillForm(MedicationChoice, TaskFormValidator):
         )
         if check.allowed:
             return {}
-        buttons = [_renewal_button(med.name)] if check.renewal_possible else []
-        dispatcher.utter_message(text=check.reason, buttons=buttons)
-        return {"task_abandoned": True}
+        if not check.renewal_possible:
+            dispatcher.utter_message(text=check.reason)
+            return {"task_abandoned": True}
+        dispatcher.utter_message(
+            text=f"{check.reason} Shall I?", buttons=[_renewal_button(med.name)]
+        )
+        return {"task_abandoned": True, "offer": _renewal_offer(tracker, med.name)}
 
     def extract_pharmacy(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "pharmacy":
             return {}
-        found = entity_values(tracker, "pharmacy") + entity_values(tracker, "choice")
+        found = entity_values(tracker, "choice")
         if found:
             return {"pharmacy": found[0][:100]}
-        if yes_no(tracker) is True:
+        if yes_no(tracker) is True or USUAL.search(latest_text(tracker)):
+            # "yes", "my usual pharmacy", "same as always": the one offered as usual.
             med = _medication(tracker)
             if med and med.pickup_pharmacy:
                 return {"pharmacy": f"#{med.pickup_pharmacy.id}"}
-        return {"pharmacy": latest_text(tracker)[:100]}
+        named = entity_values(tracker, "pharmacy")
+        return {"pharmacy": (named[0] if named else latest_text(tracker))[:100]}
 
     def validate_pharmacy(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -176,7 +232,8 @@ class ValidateRenewalForm(MedicationChoice, TaskFormValidator):
                 ),
                 buttons=[{"title": "Book an appointment", "payload": "/book_appointment"}],
             )
-            return {"task_abandoned": True}
+            book = offer(tracker, "/book_appointment", family_member=who_for(tracker))
+            return {"task_abandoned": True, "offer": book["value"]}
         return {}
 
 
@@ -303,9 +360,13 @@ class ActionRequestRefill(Action):
             )
         except RefillNotAllowed as exc:
             med = _medication(tracker)
-            buttons = [_renewal_button(med.name)] if exc.renewal_possible and med else []
-            dispatcher.utter_message(text=exc.user_message, buttons=buttons)
-            return reset_task_slots()
+            if not (exc.renewal_possible and med):
+                dispatcher.utter_message(text=exc.user_message)
+                return reset_task_slots()
+            dispatcher.utter_message(
+                text=f"{exc.user_message} Shall I?", buttons=[_renewal_button(med.name)]
+            )
+            return [*reset_task_slots(), SlotSet("offer", _renewal_offer(tracker, med.name))]
         except PortalError as exc:
             dispatcher.utter_message(text=exc.user_message)
             return reset_task_slots()
@@ -382,8 +443,19 @@ class ActionRefillStatus(Action):
             lines.append(
                 f"- {refill.medication}: {refill.status_text}{when} ({refill.pharmacy.name})"
             )
-        dispatcher.utter_message(text="Your recent refills:\n" + "\n".join(lines))
+        whose = "Your" if who_for(tracker) == "me" else f"{tracker.get_slot('subject_name')}'s"
+        dispatcher.utter_message(text=f"{whose} recent refills:\n" + "\n".join(lines))
         return reset_task_slots()
+
+
+PAST = re.compile(
+    r"\b(?:past|old|older|used to|previous(?:ly)?|former|stopped|history|all|inactive|ever)\b", re.I
+)
+
+
+def _asks_for_past(tracker: Tracker) -> bool:
+    """ "all my medications, including ones I used to take": the list then includes past ones."""
+    return bool(PAST.search(str(tracker.get_slot("task_request") or latest_text(tracker))))
 
 
 class ActionListMedications(Action):
@@ -396,17 +468,31 @@ class ActionListMedications(Action):
         speaker = task_speaker(dispatcher, tracker)
         if speaker is None:
             return reset_task_slots()
+        past_too = _asks_for_past(tracker)
         try:
-            meds = [m for m in _medications(tracker, subject_id(tracker)) if m.active]
+            listed = prescriptions.list_medications(
+                portal.database(),
+                speaker.actor,
+                subject_id(tracker),
+                include_inactive=past_too,
+                now=portal.now(),
+            )
         except PortalError as exc:
             dispatcher.utter_message(text=exc.user_message)
             return reset_task_slots()
-        if not meds:
+        meds = [m for m in listed if m.active]
+        past = [m for m in listed if not m.active]
+        whose = "Your" if who_for(tracker) == "me" else f"{tracker.get_slot('subject_name')}'s"
+        if not meds and not past:
             dispatcher.utter_message(text="There are no active medications on file.")
             return reset_task_slots()
         lines = [
             f"- {m.name} {m.strength}: {m.instructions} ({m.refills_remaining} refills left)"
             for m in meds
         ]
-        dispatcher.utter_message(text="Current medications:\n" + "\n".join(lines))
+        text = f"{whose} current medications:\n" + "\n".join(lines) if lines else ""
+        if past:
+            earlier = "\n".join(f"- {m.name} {m.strength} (no longer active)" for m in past)
+            text = f"{text}\n\nPast medications:\n{earlier}".strip()
+        dispatcher.utter_message(text=text)
         return [*reset_task_slots(), SlotSet("offered", None)]

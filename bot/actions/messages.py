@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -23,17 +24,46 @@ from bot.actions.task_form import (
     subject_id,
     task_speaker,
 )
-from portal_core import messaging, safety
+from portal_core import messaging, people, safety
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
 
 MAX_BODY = messaging.MAX_BODY_CHARS
 
 
+# A request that says whom it is for ("send Dr Kim a message", "message the front desk").
+NAMES_RECIPIENT = re.compile(
+    r"\b(?:dr|doctor|pcm|provider|nurses?|nursing|pharmacy|pharmacist|front desk|scheduling|"
+    r"care team)\b",
+    re.I,
+)
+
+
 class ValidateMessageForm(TaskFormValidator):
     form = "message_form"
     capability = Capability.MESSAGES
     asks_for_whom = False
+
+    def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
+        """Whom the request already named is not asked for again: "send Dr Kim a message"."""
+        request = str(tracker.get_slot("task_request") or "")
+        if tracker.get_slot("recipient") or not NAMES_RECIPIENT.search(request):
+            return {}
+        speaker, _ = speaker_or_error(tracker)
+        if speaker is None:
+            return {}
+        try:
+            found = messaging.preview_route(
+                portal.database(),
+                speaker.actor,
+                member.patient_id,
+                to=request[:200],
+                category=tracker.get_slot("message_category"),
+                now=portal.now(),
+            )
+        except PortalError:
+            return {}
+        return {"recipient": found.label}
 
     def extract_recipient(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -138,8 +168,9 @@ class ActionSendMessage(Action):
             return reset_task_slots()
         dispatcher.utter_message(
             text=(
-                f"Sent to {sent.recipient}. Expect a reply by {sent.reply_due_on:%A, %B %-d} "
-                "(three business days). If anything gets worse before then, call your clinic, "
+                f"Sent to {sent.recipient}. Care teams typically reply within three business "
+                f"days, so by {sent.reply_due_on:%A, %B %-d}. If anything gets worse before then, "
+                "call your clinic, "
                 "or 911 in an emergency."
             )
         )

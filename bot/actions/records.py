@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import portal
 from bot.actions.conversation import channel_of, speaker_or_error
+from bot.actions.follow_up import offer
 from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id, task_speaker
 from portal_core import people, records, speech
 from portal_core.errors import PortalError
@@ -53,12 +54,27 @@ def report_line(report: records.ReportView) -> str:
     return f"{line.rstrip('.')}; {report.review_note}." if report.review_note else line
 
 
+def who_for(tracker: Tracker) -> str:
+    """The task's person as a form reads them: "me", or their first name."""
+    return "me" if _whose(tracker) == "Your" else str(tracker.get_slot("subject_name"))
+
+
 def _whose(tracker: Tracker) -> str:
     """'Your' for the speaker's own record, "Sofia's" for someone they act for."""
     speaker, _ = speaker_or_error(tracker)
     if speaker is None or str(speaker.actor.patient_id) == str(tracker.get_slot("subject_id")):
         return "Your"
     return f"{tracker.get_slot('subject_name')}'s"
+
+
+def asked_result_type(tracker: Tracker) -> records.ResultType | None:
+    """What kind of result was asked for: the most specific reading of the slot and of the
+    request that started the task ("and the chest x-ray from the ER?" is an X-ray, however the
+    model labelled it)."""
+    said = [str(tracker.get_slot("result_type") or ""), str(tracker.get_slot("task_request") or "")]
+    found = [t for t in (records.find_result_type(x) for x in said if x) if t is not None]
+    specific = [t for t in found if t.terms]
+    return (specific or found or [None])[0]
 
 
 class ActionCheckResults(Action):
@@ -71,8 +87,7 @@ class ActionCheckResults(Action):
         speaker = task_speaker(dispatcher, tracker)
         if speaker is None:
             return reset_task_slots()
-        asked = str(tracker.get_slot("result_type") or "")
-        wanted = records.find_result_type(asked) if asked else None
+        wanted = asked_result_type(tracker)
         lab = wanted is None or wanted.kind == "lab"
         try:
             # portal_core applies the SMS consent rule before reading any value, and audits a
@@ -113,6 +128,10 @@ class ActionCheckResults(Action):
                 text="Questions about a result? I can send a secure message to your care team.",
                 buttons=[{"title": "Message my care team", "payload": "/send_message"}],
             )
+            return [
+                *reset_task_slots(),
+                offer(tracker, "/send_message", family_member=who_for(tracker)),
+            ]
         return reset_task_slots()
 
 

@@ -33,6 +33,7 @@ from bot.actions.conversation import (
     session_key,
     speaker_or_error,
 )
+from bot.actions.history import FORM_CAPABILITY, is_elliptical, last_task, subject_of
 from portal_core import identity, people
 from portal_core.errors import LockedOut, PortalError, PremiumRequired
 from portal_core.proxy import Capability
@@ -82,6 +83,8 @@ QUESTIONS = frozenset(
         "update_contact_info",
     }
 )
+# Slots whose answer is whatever the person says, questions included.
+FREE_TEXT = frozenset({"message_body"})
 # Slots whose question a plain "no" answers.
 ANSWERED_BY_NO = frozenset(
     {
@@ -162,12 +165,28 @@ class TaskFormValidator(FormValidationAction):
     capability: Capability = Capability.CARE_TEAM
     asks_for_whom: bool = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.form:
+            FORM_CAPABILITY[cls.form] = cls.capability
+
     def name(self) -> str:
         return f"validate_{self.form}"
 
     # ---- the gate ---------------------------------------------------------------------------
 
     async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Every typed error is answered: one escaping here would leave the person with no
+        answer at all (SMS) or "didn't catch that" (voice)."""
+        try:
+            return await self._run(dispatcher, tracker, domain)
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return [SlotSet("task_abandoned", True), SlotSet("requested_slot", None)]
+
+    async def _run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if tracker.get_slot("task_abandoned"):
@@ -209,7 +228,11 @@ class TaskFormValidator(FormValidationAction):
     ) -> list[EventType]:
         """The caller was verified this turn: settle whom the task is for now, from the request
         that started it, so nobody is asked "Who is this for?" when the request already says
-        (or when they act for nobody else)."""
+        (or when they act for nobody else). A basic account is told why it stops here."""
+        refusal = self._refusal(tracker)
+        if refusal:
+            dispatcher.utter_message(text=refusal)
+            return [SlotSet("task_abandoned", True), SlotSet("requested_slot", None)]
         settled = self._settle_subject(dispatcher, tracker, self.domain_slots(domain))
         if not settled:
             return []
@@ -260,8 +283,8 @@ class TaskFormValidator(FormValidationAction):
         a new detail ("no, Thursday") is a correction, not a digression.
         """
         requested = tracker.get_slot("requested_slot")
-        if not requested:
-            return False
+        if not requested or requested in FREE_TEXT:
+            return False  # whatever is typed after "What would you like to say?" is the message
         if requested in VERIFY_SLOTS and _answers_identity(latest_text(tracker)):
             return False  # digits and dates are read by their shape, whatever the model says
         intent = latest_intent(tracker)
@@ -312,7 +335,13 @@ class TaskFormValidator(FormValidationAction):
         if speaker is None:
             return False
         try:
-            people.resolve_family_member(portal.database(), speaker.actor, text, now=portal.now())
+            people.resolve_family_member(
+                portal.database(),
+                speaker.actor,
+                text,
+                now=portal.now(),
+                capability=self.capability,
+            )
         except PortalError:
             return False
         return True
@@ -443,16 +472,25 @@ class TaskFormValidator(FormValidationAction):
         """
         speaker, _ = speaker_or_error(tracker)
         family = self._family(tracker)
+        family = choosable(family, self.capability)
         if speaker is None or len(family) <= 1:
             return "me"
         try:
             request = str(tracker.get_slot("task_request") or latest_text(tracker))
             member = people.resolve_family_member(
-                portal.database(), speaker.actor, request[:200], now=portal.now()
+                portal.database(),
+                speaker.actor,
+                request[:200],
+                now=portal.now(),
+                capability=self.capability,
             )
         except people.AmbiguousFamilyMember:
             return None
         except PortalError:
+            # "what about the biopsy", "is it ready?": for whomever the last task was for.
+            before = last_task(tracker)
+            if before is not None and is_elliptical(request):
+                return subject_of(tracker, before)
             return None if self.asks_for_whom else "me"
         if member.is_self:
             request = str(tracker.get_slot("task_request") or latest_text(tracker))
@@ -465,7 +503,7 @@ class TaskFormValidator(FormValidationAction):
         text = latest_text(tracker).strip().rstrip(".")
         if not text.isdigit():
             return None
-        family = self._family(tracker)
+        family = choosable(self._family(tracker), self.capability)
         index = int(text) - 1
         if 0 <= index < len(family):
             return "me" if family[index].is_self else family[index].first_name
@@ -485,7 +523,11 @@ class TaskFormValidator(FormValidationAction):
             return {}
         try:
             member = people.resolve_family_member(
-                portal.database(), speaker.actor, str(value), now=portal.now()
+                portal.database(),
+                speaker.actor,
+                str(value),
+                now=portal.now(),
+                capability=self.capability,
             )
         except PortalError as exc:
             dispatcher.utter_message(text=exc.user_message)
@@ -511,6 +553,13 @@ class TaskFormValidator(FormValidationAction):
     def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
         """Slots a task fills once it knows whom it is for (e.g. the default clinic)."""
         return {}
+
+
+def choosable(
+    family: list[people.FamilyMemberView], capability: Capability | None
+) -> list[people.FamilyMemberView]:
+    """The speaker, then the people they may do this task for."""
+    return [m for m in family if m.is_self or capability is None or m.can(capability)]
 
 
 def needs_subject(tracker: Tracker, slot: str, value: Any) -> dict[str, Any] | None:
@@ -552,7 +601,12 @@ class ActionAskForWhom(Action):
         speaker, _ = speaker_or_error(tracker)
         if speaker is None:
             return []
-        family = people.family_members(portal.database(), speaker.actor, now=portal.now())
+        try:
+            family = people.family_members(portal.database(), speaker.actor, now=portal.now())
+        except PortalError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return [SlotSet("task_abandoned", True)]
+        family = choosable(family, FORM_CAPABILITY.get(tracker.active_loop_name or ""))
         buttons = [
             {
                 "title": "Me" if m.is_self else m.first_name,

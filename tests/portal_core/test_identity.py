@@ -144,6 +144,20 @@ def test_dates_of_birth_as_people_say_them(said: str | date) -> None:
     assert identity.parse_date_of_birth(said, today=NOW.date()) == date(1985, 6, 15)
 
 
+@pytest.mark.parametrize(
+    ("said", "born"),
+    [
+        ("6/15/85", date(1985, 6, 15)),
+        ("06-15-85", date(1985, 6, 15)),
+        ("1/2/05", date(2005, 1, 2)),
+        (f"1/1/{NOW.year % 100:02d}", date(NOW.year, 1, 1)),
+        (f"1/1/{(NOW.year + 1) % 100:02d}", date(NOW.year + 1 - 100, 1, 1)),
+    ],
+)
+def test_a_two_digit_year_is_the_one_in_the_last_hundred_years(said: str, born: date) -> None:
+    assert identity.parse_date_of_birth(said, today=NOW.date()) == born
+
+
 def test_numeric_dates_are_month_first_when_both_readings_exist() -> None:
     assert identity.parse_date_of_birth("03/04/1990", today=NOW.date()) == date(1990, 3, 4)
 
@@ -161,7 +175,6 @@ def test_leap_day_birthdays() -> None:
         "February 30 1985",
         "13/13/1985",
         "00001985",
-        "6/15/85",  # two-digit year: refused, not guessed
         "2027-01-01",  # not born yet
         "1850-01-01",
         "yesterday",
@@ -365,7 +378,7 @@ def test_old_failures_are_forgiven_after_the_lockout_window(db: Database) -> Non
 
 def test_impossible_dates_do_not_count_as_failures(db: Database) -> None:
     pid, last4 = _patient(db)
-    for said in ("02/30/1985", "6/15/85", "banana", "1" * 10_000):
+    for said in ("02/30/1985", "2/30/85", "banana", "1" * 10_000):
         with pytest.raises(InvalidInput):
             _verify(db, said, _wrong(last4))
     for malformed in ("12", "abcd", "12345", "1'--"):

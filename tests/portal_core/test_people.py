@@ -248,12 +248,48 @@ def test_my_kid_with_only_one_child(db: Database) -> None:
 def test_my_wife_needs_her_grant(db: Database, fam: Family) -> None:
     with pytest.raises(people.FamilyMemberNotFound) as err:
         _resolve(db, fam, "my wife")
-    assert "Ava, Noah and Lily" in err.value.user_message
+    # Ava (19) gave no proxy access, so she is not among the people the sponsor can act for.
+    assert "yourself, Noah and Lily" in err.value.user_message
+    assert "Ava" not in err.value.user_message
     assert "proxy access" in err.value.user_message
     people.grant_proxy(db, Actor(fam.spouse.id), fam.sponsor.id, TODAY + timedelta(1), now=NOW)
     assert _resolve(db, fam, "my wife") == "Dana"
     with pytest.raises(people.FamilyMemberNotFound):
         _resolve(db, fam, "my husband")
+
+
+@pytest.mark.parametrize(
+    ("said", "who"),
+    [
+        ("noahs shots", "Noah"),  # a possessive typed without its apostrophe
+        ("lilys labs", "Lily"),
+        ("I need to see my doctor about my knee", "Marcus"),  # "my ..." is the speaker's own
+        ("refill my lisinopril", "Marcus"),
+    ],
+)
+def test_how_people_name_themselves_and_their_family(
+    db: Database, fam: Family, said: str, who: str
+) -> None:
+    assert _resolve(db, fam, said) == who
+
+
+def test_a_relation_means_the_people_the_speaker_may_do_the_task_for(
+    db: Database, fam: Family
+) -> None:
+    speaker = Actor(fam.sponsor.id, "web")
+
+    def resolve(said: str, capability: Capability | None) -> str:
+        found = people.resolve_family_member(db, speaker, said, now=NOW, capability=capability)
+        return found.first_name
+
+    # Lily (8) and Ava (19, no proxy grant) are both daughters: for results, only Lily.
+    with pytest.raises(people.AmbiguousFamilyMember):
+        resolve("my daughter's results", None)
+    assert resolve("my daughter's results", Capability.RESULTS) == "Lily"
+    # Three children; only Lily's results may be seen (Noah is 14, Ava gave no grant).
+    assert resolve("my kid's test results", Capability.RESULTS) == "Lily"
+    # Named outright, Ava is still found, so the refusal can say why.
+    assert resolve("Ava's results", Capability.RESULTS) == "Ava"
 
 
 @pytest.mark.parametrize("said", ["Zed", "my cousin", "Robert'); DROP TABLE patients;--", "???"])

@@ -306,7 +306,8 @@ def test_immunizations_with_where_to_get_the_official_record(db: Database, world
     assert record.immunizations[1].source_text == "from CVS Pharmacy"
     steps = " ".join(record.official_record_steps)
     assert "Health Record" in steps and "Immunizations" in steps and "Download" in steps
-    assert "DD Form 2766C" in steps and "PHS-731" in steps
+    # The guide: the official record for school, work or travel is downloaded from the portal.
+    assert "official immunization record" in steps and "school, work or travel" in steps
     assert disclosed(db, world.patient)[0][0] == "view_immunizations"
 
 

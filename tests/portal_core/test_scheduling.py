@@ -223,6 +223,42 @@ def book_directly(db: Database, patient_id: int, slot_id: int, status: str = "bo
         return row.id
 
 
+def test_spread_over_days_offers_the_first_time_of_each_day(db: Database, world: World) -> None:
+    tue, wed, thu = date(2026, 12, 1), date(2026, 12, 2), date(2026, 12, 3)
+    monday_rush = [
+        add_slot(db, world.clinic, world.wellness, local(CHICAGO, tue, h)) for h in (8, 9)
+    ]
+    later = [
+        add_slot(db, world.clinic, world.wellness, local(CHICAGO, wed, 10)),
+        add_slot(db, world.clinic, world.wellness, local(CHICAGO, wed, 11)),
+        add_slot(db, world.clinic, world.wellness, local(CHICAGO, thu, 14)),
+    ]
+    args = {"type_id": world.wellness, "now": NOW}
+    earliest = scheduling.find_open_slots(db, Actor(world.sponsor), world.sponsor, **args)
+    assert [s.id for s in earliest] == [*monday_rush, later[0]]
+    spread = scheduling.find_open_slots(
+        db, Actor(world.sponsor), world.sponsor, spread_days=True, **args
+    )
+    assert [s.id for s in spread] == [monday_rush[0], later[0], later[2]]
+    # One day asked for: its earliest times, as before.
+    one_day = scheduling.find_open_slots(
+        db, Actor(world.sponsor), world.sponsor, window_start=wed, window_end=wed,
+        spread_days=True, **args,
+    )  # fmt: skip
+    assert [s.id for s in one_day] == later[:2]
+
+
+def test_offered_slots_are_looked_up_in_the_order_given(db: Database, world: World) -> None:
+    tue = date(2026, 12, 1)
+    first, second = (
+        add_slot(db, world.clinic, world.wellness, local(CHICAGO, tue, h)) for h in (8, 9)
+    )
+    found = scheduling.offered_slots(db, [second, first, 999_999, "x"])  # type: ignore[list-item]
+    assert [s.id for s in found] == [second, first]
+    assert found[0].local_display == "Tuesday, December 1 at 9:00 AM CST"
+    assert scheduling.offered_slots(db, []) == []
+
+
 def test_skips_slots_starting_within_the_booking_lead_time(db: Database, world: World) -> None:
     too_soon = add_slot(db, world.clinic, world.wellness, NOW + timedelta(minutes=45))
     past = add_slot(db, world.clinic, world.wellness, NOW - timedelta(hours=2))

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from portal_core.errors import InvalidInput
-from portal_core.when import parse_when
+from portal_core.when import parse_when, with_time_of_day
 
 # Wednesday 25 November 2026, 16:00 UTC: 10:00 in Texas, 01:00 Thursday in Japan.
 NOW = datetime(2026, 11, 25, 16, 0, tzinfo=timezone.utc)
@@ -48,3 +48,16 @@ def test_bad_phrases_get_a_polite_error(text: str) -> None:
     with pytest.raises(InvalidInput) as err:
         parse_when(text, "America/Chicago", now=NOW)
     assert err.value.user_message.endswith(("?", ".", "'."))
+
+
+@pytest.mark.parametrize(
+    ("value", "said", "kept"),
+    [
+        ("next week", "next week, afternoon if possible", "next week afternoon"),
+        ("next week", "book sofia in next week in the morning", "next week morning"),
+        ("tuesday afternoon", "tuesday afternoon please", "tuesday afternoon"),
+        ("next week", "next week", "next week"),
+    ],
+)
+def test_the_part_of_the_day_asked_for_is_kept(value: str, said: str, kept: str) -> None:
+    assert with_time_of_day(value, said) == kept
