@@ -111,8 +111,8 @@ def rasa_argv(args: argparse.Namespace, token: str) -> list[str]:
         "rasa",
         "run",
         "--enable-api",
-        "--auth-token",
-        token,
+        # One argument: a random token may begin with "-", which argparse would read as a flag.
+        f"--auth-token={token}",
         "--cors",
         *cors_origins(),
         "--model",

@@ -336,3 +336,16 @@ def test_production_refuses_to_start_without_strong_secrets(
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert complaint in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("token", ["-P6NpcfpQoNKcc3lTp3B9sHMsU5N5Z_Z4CYAjDDwQinETQEJE", "--x" * 12])
+def test_a_token_beginning_with_a_dash_reaches_rasa_whole(token: str) -> None:
+    """secrets.token_urlsafe begins with "-" one time in 64: `--auth-token -P6N...` made
+    Rasa's argument parser stop with "expected one argument" and the server never started."""
+    import rasa.__main__
+
+    from bot import launch
+
+    argv = launch.rasa_argv(launch.parse(["rasa"]), token)
+    parsed = rasa.__main__.create_argument_parser().parse_args(argv[1:])
+    assert parsed.auth_token == token
