@@ -39,6 +39,8 @@ from portal_core.errors import LockedOut, PortalError, PremiumRequired
 from portal_core.proxy import Capability
 
 STOPPED = "OK, I've stopped that. Nothing was changed. What else can I help with?"
+YES_OR_NO = "Sorry, I need a yes or a no."
+NOT_READ = "Sorry, I didn't get that."
 VERIFY_SLOTS = ["dob", "dod_last4"]
 TASK_SLOTS = [
     "for_whom",
@@ -83,6 +85,10 @@ QUESTIONS = frozenset(
         "update_contact_info",
     }
 )
+# What the interruption rules (bot/data/rules/interruptions.yml) answer while a form is active:
+# the form rejects these turns; any other turn it cannot read, it asks again.
+# (Words nobody understood reach the form after the fallback has answered them: asked again.)
+ANSWERED_BY_RULES = QUESTIONS | {"emergency", "deny"}
 # Slots whose answer is whatever the person says, questions included.
 FREE_TEXT = frozenset({"message_body"})
 # Slots whose question a plain "no" answers.
@@ -219,6 +225,7 @@ class TaskFormValidator(FormValidationAction):
         if tracker.get_slot("task_abandoned"):
             return [*early, SlotSet("requested_slot", None)]
         events = early + await super().run(dispatcher, tracker, domain) + stray
+        events += self._ask_again_if_unread(dispatcher, tracker, events)
         if _verified_now(events):
             events += await self._after_verification(dispatcher, tracker, domain)
         return events
@@ -262,6 +269,25 @@ class TaskFormValidator(FormValidationAction):
             result = await call_potential_coroutine(validate(value, dispatcher, tracker, domain))
             events += [SlotSet(slot, slot_value) for slot, slot_value in (result or {}).items()]
         return events
+
+    def _ask_again_if_unread(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, events: list[EventType]
+    ) -> list[EventType]:
+        """An answer the form could not read keeps the form on its question, unless a rule
+        answers that kind of turn (an emergency, a question, a plain "no"). Rejecting any other
+        turn left no rule to answer it: the core fallback ran, changed nothing and was predicted
+        again, ten times ("didn't get that" x10, then "trouble answering"), as seen at the
+        message preview after a second request.
+        """
+        requested = tracker.get_slot("requested_slot")
+        if not requested or latest_intent(tracker) in ANSWERED_BY_RULES:
+            return []
+        if any(e.get("event") == "slot" and e.get("name") != "requested_slot" for e in events):
+            return []
+        if not dispatcher.messages:  # say why the question comes again, unless a validator did
+            why = YES_OR_NO if requested.endswith("_confirmed") else NOT_READ
+            dispatcher.utter_message(text=why)
+        return [SlotSet(requested, None)]
 
     def _stray_slots(self, tracker: Tracker) -> list[EventType]:
         """Task slots the model filled from an answer to an identity question, put back."""

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from bot.channels import portal_rest
 from portal_core import safety, web_tokens
 from portal_core.database import Database
-from portal_core.models import Appointment, Patient, Prescription, RefillRequest
+from portal_core.models import Appointment, Message, Patient, Prescription, RefillRequest
 from tests.bot.stack import Stack
 from tests.bot.twilio_clients import SmsPhone
 
@@ -238,6 +238,39 @@ def test_a_basic_account_is_told_how_to_upgrade(stack: Stack, portal: Database) 
     assert "reference range" not in answer
 
 
+def _messages_sent_by(portal: Database, who: Person) -> list[str]:
+    with portal.transaction() as session:
+        return list(
+            session.scalars(select(Message.body).where(Message.sender_patient_id == who.id))
+        )
+
+
+@pytest.mark.parametrize(
+    "unreadable",
+    ["I have a question about my blood pressure medicine", "asdf qwerty zxcv", "what day is it"],
+)
+def test_an_answer_the_preview_cannot_read_asks_once_more_and_sends_nothing(
+    stack: Stack, portal: Database, unreadable: str
+) -> None:
+    """Another request, gibberish or a stray question at "Send this ...?" never loops (it once
+    said "didn't get that" ten times, then "trouble answering") and never sends by itself."""
+    marcus = person(portal, "Marcus", "Rivera")
+    before = _messages_sent_by(portal, marcus)
+    chat = web_chat(stack, marcus)
+    chat.say("I want to send a secure message")
+    chat.say("the nurse")
+    body = f"question {uuid.uuid4().hex[:8]} about my refill"
+    assert "Send this" in chat.say(body)
+    again = chat.turn(unreadable)
+    texts = [str(reply.get("text") or "") for reply in again]
+    assert 1 <= len(texts) <= 3, texts
+    assert texts[-1].startswith("Send this") or "Send this" in "".join(texts), texts
+    assert "trouble answering" not in " ".join(texts)
+    assert _messages_sent_by(portal, marcus) == before
+    assert "Sent to" in chat.say("yes")
+    assert _messages_sent_by(portal, marcus) == [*before, body]
+
+
 # ---- emergencies ---------------------------------------------------------------------------------
 
 
@@ -327,7 +360,8 @@ def test_slurred_speech_and_a_numb_face_mid_booking_end_the_form_with_911(
     marcus = person(portal, "Marcus", "Rivera")
     before = _appointments_booked_by(portal, marcus)
     chat = web_chat(stack, marcus)
-    assert "When would you like" in chat.say("I'd like to book a sick visit")
+    # "for myself": he acts for his children too, and would be asked whom the visit is for.
+    assert "When would you like" in chat.say("I'd like to book a sick visit for myself")
     assert chat.active_loop() == "book_appointment_form"
     answer = chat.say("as soon as possible, my words keep coming out slurry and my face went numb")
     assert answer.startswith("This sounds like a medical emergency. Call 911 now"), answer
