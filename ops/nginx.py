@@ -44,10 +44,7 @@ class NginxSite:
 def _servers(addresses: Sequence[str]) -> str:
     if not addresses:
         raise ValueError("an upstream needs at least one server")
-    return "\n".join(
-        f"        server {address} max_fails={MAX_FAILS};"
-        for address in addresses
-    )
+    return "\n".join(f"        server {address} max_fails={MAX_FAILS};" for address in addresses)
 
 
 def render(site: NginxSite, template: str | None = None) -> str:
