@@ -29,6 +29,7 @@ import hashlib
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import statistics
@@ -459,6 +460,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-stock", action="store_true")
     args = parser.parse_args(argv)
     counts = QUICK_CONVERSATIONS if args.quick else CONVERSATIONS
+    # The bench patients' portal tokens are signed here, before the servers start, with the
+    # secret the servers will verify them with (Settings.generated reads the same variable).
+    for name in ("PORTAL_JWT_SECRET", "RASA_API_TOKEN"):
+        os.environ[name] = os.environ.get(name) or secrets.token_urlsafe(48)
     work = Path(tempfile.mkdtemp(prefix="genesis-bench-"))
     levels: dict[str, Level] = {}
 
