@@ -12,9 +12,10 @@ from bot.actions import portal
 from bot.actions.conversation import channel_of, speaker_or_error
 from bot.actions.follow_up import offer
 from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id, task_speaker
-from portal_core import people, records, speech
+from portal_core import people, records
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
+from wording import speech
 
 MAX_LISTED = 6
 
@@ -139,7 +140,7 @@ def results_table(heading: str, labs: list[records.LabResultView]) -> dict[str, 
     """The web widget's table of lab results (the text reply stays as it is for every channel).
 
     Each row's `speech`, and the table's, is what the phone says for the same words
-    (`portal_core.speech.speak`, which the voice channel applies to the text reply), so the
+    (`wording.speech.speak`, which the voice channel applies to the text reply), so the
     widget's Listen button reads exactly what a caller hears.
     """
     rows = [

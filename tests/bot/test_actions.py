@@ -17,10 +17,11 @@ from bot.actions.help import ActionDefaultFallback
 from bot.actions.medications import ValidateRefillForm
 from bot.actions.records import ActionCheckResults, ValidateResultsForm
 from bot.actions.safety import ActionEmergency
-from portal_core import audit, identity, safety, speech, web_tokens
+from portal_core import audit, identity, safety, web_tokens
 from portal_core.database import Database
 from portal_core.models import Appointment, CareTeamAlert, Patient
 from tests.bot.harness import Conversation
+from wording import speech
 
 
 def patient_id(db: Database, first: str, last: str) -> int:
