@@ -24,7 +24,7 @@ from bot.actions.conversation import (
     value_before_turn,
 )
 from bot.actions.follow_up import offer
-from bot.actions.task_form import TaskFormValidator, subject_id, yes_no
+from bot.actions.task_form import TaskFormValidator, look_up, subject_id, yes_no
 from portal_core import choices, clinics, people, scheduling
 from portal_core.actors import Actor
 from portal_core.clinics import AppointmentTypeView, ClinicView, to_local
@@ -256,10 +256,8 @@ class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
             return {"appointment_type": value}
         if usable(value) is None:  # a filler word the entity extractor mistook for a type
             value = latest_text(tracker)
-        try:
-            found = appointment_type_of(value)
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+        found = look_up(dispatcher, lambda: appointment_type_of(value))
+        if found is None:
             return {"appointment_type": None}
         return {"appointment_type": f"#{found.id}", **self._mode(tracker, type_id=found.id)}
 
@@ -277,10 +275,8 @@ class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
             return {"clinic": value, **self._mode(tracker, clinic_id=canonical(value))}
         if usable(value) is None:
             return {"clinic": None}
-        try:
-            found = clinic_of(value)
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+        found = look_up(dispatcher, lambda: clinic_of(value))
+        if found is None:
             return {"clinic": None}
         return {"clinic": f"#{found.id}", **self._mode(tracker, clinic_id=found.id)}
 

@@ -19,6 +19,7 @@ from bot.actions.records import who_for
 from bot.actions.task_form import (
     TaskFormValidator,
     choosable,
+    look_up,
     needs_subject,
     subject_id,
     yes_no,
@@ -119,12 +120,13 @@ class MedicationChoice:
         actor = _actor(tracker)
         if actor is None:
             return {"medication": None}
-        try:
-            med = prescriptions.find_medication(
+        med = look_up(
+            dispatcher,
+            lambda: prescriptions.find_medication(
                 portal.database(), actor, subject_id(tracker), str(value), now=portal.now()
-            )
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+            ),
+        )
+        if med is None:
             return {"medication": None}
         return {
             "medication": f"#{med.prescription_id}",
@@ -201,10 +203,10 @@ class ValidateRefillForm(MedicationChoice, TaskFormValidator):
     ) -> dict[str, Any]:
         if canonical(value) is not None:
             return {"pharmacy": value}
-        try:
-            found = prescriptions.find_pharmacy(portal.database(), str(value))
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+        found = look_up(
+            dispatcher, lambda: prescriptions.find_pharmacy(portal.database(), str(value))
+        )
+        if found is None:
             return {"pharmacy": None}
         return {"pharmacy": f"#{found.id}"}
 

@@ -18,7 +18,7 @@ from bot.actions.conversation import (
     latest_text,
     speaker_or_error,
 )
-from bot.actions.task_form import TaskFormValidator, subject_id
+from bot.actions.task_form import TaskFormValidator, look_up, subject_id
 from portal_core import messaging, people, safety
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
@@ -74,17 +74,18 @@ class ValidateMessageForm(TaskFormValidator):
         speaker, _ = speaker_or_error(tracker)
         if speaker is None or not tracker.get_slot("subject_id"):
             return {"recipient": value}
-        try:
-            found = messaging.preview_route(
+        found = look_up(
+            dispatcher,
+            lambda: messaging.preview_route(
                 portal.database(),
                 speaker.actor,
                 subject_id(tracker),
                 to=str(value),
                 category=tracker.get_slot("message_category"),
                 now=portal.now(),
-            )
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+            ),
+        )
+        if found is None:
             return {"recipient": None}
         return {"recipient": found.label}
 

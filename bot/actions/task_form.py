@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -126,6 +127,19 @@ def _answers_identity(text: str) -> bool:
     except PortalError:
         return False
     return True
+
+
+Found = TypeVar("Found")
+
+
+def look_up(dispatcher: CollectingDispatcher, find: Callable[[], Found]) -> Found | None:
+    """What `find` returns, or None once the typed error it raised has been said: a detail
+    portal_core can't place (an unknown clinic, an ambiguous medication) is asked again."""
+    try:
+        return find()
+    except PortalError as exc:
+        dispatcher.utter_message(text=exc.user_message)
+        return None
 
 
 def reset_task_slots() -> list[EventType]:
@@ -432,10 +446,8 @@ class TaskFormValidator(FormValidationAction):
     def validate_dob(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        try:
-            born = identity.parse_date_of_birth(str(value))
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+        born = look_up(dispatcher, lambda: identity.parse_date_of_birth(str(value)))
+        if born is None:
             return {"dob": None}
         # Sealed: the date waits for the DoD digits in the tracker, where no one may read it.
         return {"dob": sealed.seal(born.isoformat())}
