@@ -35,7 +35,7 @@ web-deps: $(WEB_DEPS)
 browser:
 	@scripts/install-chromium
 
-var/.seeded: $(STAMP) $(wildcard portal_core/*.py portal_core/models/*.py migrations/versions/*.py)
+var/.seeded: $(STAMP) $(wildcard portal_core/*.py portal_core/models/*.py channel_state/*.py migrations/versions/*.py)
 	@mkdir -p var
 	$(PY) -m portal_core.cli migrate
 	$(PY) -m portal_core.cli seed --if-empty

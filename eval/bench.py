@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import channel_state.models  # noqa: E402, F401  (create_schema builds the channel tables too)
 from portal_core import web_tokens  # noqa: E402
 from portal_core.database import Database  # noqa: E402
 from portal_core.seed import seed  # noqa: E402

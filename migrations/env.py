@@ -1,4 +1,8 @@
-"""Alembic environment: one schema (`portal_core.models`) on SQLite and PostgreSQL.
+"""Alembic environment: one schema on SQLite and PostgreSQL.
+
+The schema is every table on `portal_core.models.Base`: the domain's (`portal_core.models`) and
+the Twilio channels' state (`channel_state.models`), imported here because the domain does not
+know the channels.
 
 Where the database is, in order: a connection handed in by code (`config.attributes
 ["connection"]`, how the CLI and the tests run migrations), `-x url=...` on the alembic command
@@ -14,6 +18,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import Connection
 
+import channel_state.models  # noqa: F401  (registers the channel tables on Base)
 from portal_core.config import load_settings
 from portal_core.models import Base, UTCDateTime
 

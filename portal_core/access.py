@@ -19,6 +19,21 @@ from portal_core.errors import AccessDenied, PatientNotFound, PremiumRequired
 from portal_core.models import Guardianship, Patient, ProxyGrant
 from portal_core.proxy import Capability, ProxyFacts, decide
 
+PREMIUM = "premium"
+
+
+def is_premium(assurance_level: str) -> bool:
+    """The gate's first question: only a premium (DS Logon Level 2) account reaches health
+    information, for oneself or anyone else."""
+    return assurance_level == PREMIUM
+
+
+def require_premium(assurance_level: str) -> None:
+    """The first question asked on its own, before any record is touched (so not audited):
+    the bot turns a basic account away before it asks a single question of the task."""
+    if not is_premium(assurance_level):
+        raise PremiumRequired()
+
 
 def load_patient(session: Session, patient_id: int) -> Patient:
     patient = session.get(Patient, patient_id)
@@ -69,7 +84,7 @@ def require(
     now = now or utcnow()
     actor_patient = load_patient(session, actor.patient_id)
     patient = actor_patient if patient_id == actor.patient_id else load_patient(session, patient_id)
-    if actor_patient.assurance_level != "premium":
+    if not is_premium(actor_patient.assurance_level):
         raise _audited(PremiumRequired(), actor, patient_id, capability, "basic account", now)
     decision = decide(
         proxy_facts(session, actor.patient_id, patient, now.date()), capability, now.date()

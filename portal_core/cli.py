@@ -27,7 +27,10 @@ from sqlalchemy import create_engine, inspect, pool, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from portal_core import db_roles, retention, security_alerts
+# The process entry point wires the channel floor's retention into `prune-deliveries`: the one
+# import of `channel_state` that portal_core allows (tests/test_layering.py lists it).
+from channel_state import retention
+from portal_core import db_roles, security_alerts
 from portal_core.config import PROJECT_ROOT, Settings, load_settings
 from portal_core.database import Database
 from portal_core.errors import PortalError, Unavailable

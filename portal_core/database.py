@@ -105,7 +105,11 @@ class Database:
             raise Unavailable(f"{error.__class__.__name__}: {error}"[:300]) from error
 
     def create_schema(self) -> None:
-        """Create every table directly (tests); deployments use `alembic upgrade head`."""
+        """Create every table directly (tests); deployments use `alembic upgrade head`.
+
+        Every table registered on `Base`: the domain's, and the channels' once the caller has
+        imported `channel_state.models` (the composition roots do; the domain cannot know them).
+        """
         from portal_core.models import Base
 
         Base.metadata.create_all(self.engine)

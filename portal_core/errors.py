@@ -65,7 +65,13 @@ class RefillNotAllowed(PortalError):
 
 
 class RenewalNotAllowed(PortalError):
+    """A renewal the rules refuse; `needs_visit` tells the bot to offer a visit instead."""
+
     default_message = "Sorry, that prescription can't be renewed online."
+
+    def __init__(self, user_message: str | None = None, *, needs_visit: bool = False) -> None:
+        super().__init__(user_message)
+        self.needs_visit = needs_visit
 
 
 class VerificationFailed(PortalError):

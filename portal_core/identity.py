@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from portal_core import audit
+from portal_core import access, audit
 from portal_core.actors import CHANNELS, Actor
 from portal_core.clock import utcnow
 from portal_core.config import Settings, load_settings
@@ -93,7 +93,7 @@ class VerifiedIdentity:
 
     @property
     def is_premium(self) -> bool:
-        return self.assurance_level == "premium"
+        return access.is_premium(self.assurance_level)
 
 
 # --- Phone numbers -----------------------------------------------------------------------

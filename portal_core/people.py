@@ -744,4 +744,4 @@ def account_level(db: Database, patient_id: int) -> str:
 
 
 def is_premium(db: Database, patient_id: int) -> bool:
-    return account_level(db, patient_id) == "premium"
+    return access.is_premium(account_level(db, patient_id))

@@ -969,6 +969,30 @@ def refill_status(
 # ------------------------------------------------------------------------------ renewal service
 
 
+def renewal_refusal(med: MedicationView) -> RenewalNotAllowed | None:
+    """Why `med` can't be renewed online (None when it can): the rule `request_renewal` applies,
+    for the bot to ask before it has the patient confirm a request that would be refused."""
+    return _renewal_refusal(med.label, med.prescriber, active=med.active, controlled=med.controlled)
+
+
+def _renewal_refusal(
+    label: str, prescriber: str, *, active: bool, controlled: bool
+) -> RenewalNotAllowed | None:
+    if not active:
+        return RenewalNotAllowed(
+            f"{label} is no longer an active prescription, so it can't be renewed online. "
+            "Please message your care team if you still need it."
+        )
+    if controlled:
+        return RenewalNotAllowed(
+            f"{label} is a controlled medication, so it can't be renewed online. "
+            f"{prescriber} needs to see you for a visit before writing a new prescription. "
+            "I can help you book an appointment.",
+            needs_visit=True,
+        )
+    return None
+
+
 def request_renewal(
     db: Database,
     actor: Actor,
@@ -989,17 +1013,11 @@ def request_renewal(
         patient = access.require(session, actor, patient_id, Capability.PRESCRIPTIONS, now=now)
         rx = _owned_prescription(session, patient_id, prescription_id, lock=True)
         label, prescriber = _label(rx), rx.prescriber.display_name
-        if not rx.active:
-            raise RenewalNotAllowed(
-                f"{label} is no longer an active prescription, so it can't be renewed online. "
-                "Please message your care team if you still need it."
-            )
-        if rx.controlled:
-            raise RenewalNotAllowed(
-                f"{label} is a controlled medication, so it can't be renewed online. "
-                f"{prescriber} needs to see you for a visit before writing a new prescription. "
-                "I can help you book an appointment."
-            )
+        refusal = _renewal_refusal(
+            label, prescriber, active=bool(rx.active), controlled=bool(rx.controlled)
+        )
+        if refusal is not None:
+            raise refusal
         pending = session.scalar(
             select(RenewalRequest).where(
                 RenewalRequest.prescription_id == rx.id, RenewalRequest.status == "pending"

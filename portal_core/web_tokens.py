@@ -20,6 +20,7 @@ from typing import Any
 
 import jwt
 
+from portal_core import access
 from portal_core.clock import utcnow
 from portal_core.config import Settings, load_settings
 from portal_core.errors import AccessDenied, InvalidInput, SessionExpired
@@ -55,7 +56,7 @@ class WebIdentity:
 
     @property
     def is_premium(self) -> bool:
-        return self.assurance_level == "premium"
+        return access.is_premium(self.assurance_level)
 
 
 def issue_token(

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+import channel_state.models  # noqa: F401  (the channel tables are part of the schema built here)
 from portal_core.database import Database
 from portal_core.models import Base
 from portal_core.seed import seed

@@ -9,12 +9,10 @@ uses as unused.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
-from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions.base import ConversationAction, Turn
 from bot.actions.conversation import latest_text
 
 GLOBAL_SERVICE_CENTER = "1-800-600-9332"
@@ -98,12 +96,9 @@ def sign_in_answer(text: str) -> str:
     return LOCKED_OUT
 
 
-class ActionLoginHelp(Action):
-    def name(self) -> str:
-        return "action_login_help"
+class ActionLoginHelp(ConversationAction):
+    action_name = "action_login_help"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=sign_in_answer(latest_text(tracker)))
+    def respond(self, turn: Turn) -> list[EventType]:
+        turn.say(sign_in_answer(latest_text(turn.tracker)))
         return []

@@ -9,24 +9,24 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions import portal
-from bot.actions.conversation import entity_values, latest_text, speaker_or_error
-from bot.actions.follow_up import offer
-from bot.actions.task_form import (
-    TaskFormValidator,
-    _usable,
-    _value_before_turn,
-    reset_task_slots,
-    subject_id,
-    task_speaker,
-    yes_no,
+from bot.actions.base import ConversationAction, TaskAction, TaskTurn, Turn
+from bot.actions.conversation import (
+    entity_values,
+    latest_text,
+    speaker_or_error,
+    usable,
+    value_before_turn,
 )
+from bot.actions.follow_up import offer
+from bot.actions.task_form import TaskFormValidator, look_up, subject_id, yes_no
 from portal_core import choices, clinics, people, scheduling
+from portal_core.actors import Actor
 from portal_core.clinics import AppointmentTypeView, ClinicView, to_local
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
@@ -164,7 +164,7 @@ class SlotPicking:
         if choosing and value != latest_text(tracker)[:200]:
             # "8:30 am please", "Friday works best" pick from the offer: a time in a choice is
             # not a new window to search (a new day is, and comes whole from the choice).
-            return {"time": _value_before_turn(tracker, "time")}
+            return {"time": value_before_turn(tracker, "time")}
         if requested != "time":
             # Said with the request ("next week, afternoon if possible"): the model may have
             # caught only "next week"; the part of the day the message asked for is kept too.
@@ -245,7 +245,7 @@ class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") == "appointment_type":
-            found = [v for v in entity_values(tracker, "appointment_type") if _usable(v)]
+            found = [v for v in entity_values(tracker, "appointment_type") if usable(v)]
             return {"appointment_type": (found[0] if found else latest_text(tracker))[:100]}
         return {}
 
@@ -254,12 +254,10 @@ class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
     ) -> dict[str, Any]:
         if canonical(value) is not None:
             return {"appointment_type": value}
-        if _usable(value) is None:  # a filler word the entity extractor mistook for a type
+        if usable(value) is None:  # a filler word the entity extractor mistook for a type
             value = latest_text(tracker)
-        try:
-            found = appointment_type_of(value)
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+        found = look_up(dispatcher, lambda: appointment_type_of(value))
+        if found is None:
             return {"appointment_type": None}
         return {"appointment_type": f"#{found.id}", **self._mode(tracker, type_id=found.id)}
 
@@ -275,12 +273,10 @@ class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
     ) -> dict[str, Any]:
         if canonical(value) is not None:
             return {"clinic": value, **self._mode(tracker, clinic_id=canonical(value))}
-        if _usable(value) is None:
+        if usable(value) is None:
             return {"clinic": None}
-        try:
-            found = clinic_of(value)
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+        found = look_up(dispatcher, lambda: clinic_of(value))
+        if found is None:
             return {"clinic": None}
         return {"clinic": f"#{found.id}", **self._mode(tracker, clinic_id=found.id)}
 
@@ -401,48 +397,43 @@ def _validate_appointment_choice(value: Any, tracker: Tracker) -> scheduling.App
 
 # ---- asking -----------------------------------------------------------------------------------
 
+YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
 
-class ActionAskAppointmentType(Action):
-    def name(self) -> str:
-        return "action_ask_appointment_type"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+class ActionAskAppointmentType(ConversationAction):
+    action_name = "action_ask_appointment_type"
+
+    def respond(self, turn: Turn) -> list[EventType]:
         common = ("wellness", "follow", "acute", "physical", "well-child", "behavioral")
         types = [
             t
             for t in clinics.appointment_types(portal.database())
             if any(word in t.name.lower() for word in common)
         ]
-        dispatcher.utter_message(
-            text="What kind of appointment is it?",
+        turn.say(
+            "What kind of appointment is it?",
             buttons=[{"title": t.name, "payload": t.name} for t in types[:6]],
         )
         return []
 
 
-class ActionAskSlotChoice(Action):
+class ActionAskSlotChoice(ConversationAction):
     """Offers up to three open times, widening the search once before offering a request.
 
     When the times on offer still stand (the answer was out of range, or fitted several), they
     are shown again rather than searched for again.
     """
 
-    def name(self) -> str:
-        return "action_ask_slot_choice"
+    action_name = "action_ask_slot_choice"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    def respond(self, turn: Turn) -> list[EventType]:
+        tracker = turn.tracker
         speaker, _ = speaker_or_error(tracker)
         if speaker is None:
             return []
         standing = current_offer(tracker) if offered_ids(tracker) else []
         if standing:
-            dispatcher.utter_message(
-                text="Which of these would you like?", buttons=_buttons(standing)
-            )
+            turn.say("Which of these would you like?", buttons=_buttons(standing))
             return [SlotSet("offered", [str(slot.id) for slot in standing])]
         try:
             clinic = clinic_of(tracker.get_slot("clinic"))
@@ -457,29 +448,27 @@ class ActionAskSlotChoice(Action):
                     f"{kind.name.lower()} times at {clinic.name} after that are:"
                 )
         except scheduling.RequestOnly as exc:
-            dispatcher.utter_message(text=exc.user_message)
+            turn.say(exc.user_message)
             return [SlotSet("slot_choice", REQUEST), SlotSet("offered", [])]
         except (PortalError, StopIteration) as exc:
-            dispatcher.utter_message(text=getattr(exc, "user_message", "Sorry, let's try again."))
+            turn.say(getattr(exc, "user_message", "Sorry, let's try again."))
             return [SlotSet("time", None), SlotSet("requested_slot", "time")]
         if not found:
-            dispatcher.utter_message(
-                text=(
-                    f"There are no open {kind.name.lower()} times at {clinic.name} in the next "
-                    "four weeks. I can send the clinic a request and they'll contact you."
-                ),
+            turn.say(
+                f"There are no open {kind.name.lower()} times at {clinic.name} in the next "
+                "four weeks. I can send the clinic a request and they'll contact you.",
                 buttons=[
                     {"title": "Send a request", "payload": '/inform{"choice": "request"}'},
                     {"title": "Never mind", "payload": "/deny"},
                 ],
             )
             return [SlotSet("offered", [])]
-        dispatcher.utter_message(text=lead, buttons=_buttons(found))
+        turn.say(lead, buttons=_buttons(found))
         return [SlotSet("offered", [str(slot.id) for slot in found])]
 
     @staticmethod
     def _search(
-        actor: Any,
+        actor: Actor,
         tracker: Tracker,
         clinic: ClinicView,
         kind: AppointmentTypeView,
@@ -513,13 +502,11 @@ def _buttons(slots: list[scheduling.SlotView]) -> list[dict[str, str]]:
     return buttons
 
 
-class ActionAskBookingConfirmed(Action):
-    def name(self) -> str:
-        return "action_ask_booking_confirmed"
+class ActionAskBookingConfirmed(ConversationAction):
+    action_name = "action_ask_booking_confirmed"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    def respond(self, turn: Turn) -> list[EventType]:
+        tracker = turn.tracker
         who = _who(tracker)
         try:
             clinic = clinic_of(tracker.get_slot("clinic"))
@@ -538,10 +525,7 @@ class ActionAskBookingConfirmed(Action):
                 question = f"Move the {kind.name.lower()} to {chosen} at {clinic.name}?"
             else:
                 question = f"Book {who} a {kind.name.lower()} at {clinic.name} on {chosen}?"
-        dispatcher.utter_message(
-            text=question,
-            buttons=[{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
-        )
+        turn.say(question, buttons=YES_NO)
         return []
 
 
@@ -554,7 +538,8 @@ def _who(tracker: Tracker) -> str:
 
 
 def _offered_slot(tracker: Tracker) -> str:
-    """The chosen time as it was offered."""
+    """The chosen time as it was offered: looked up by id among the offered slots (clinic
+    schedule data, read without a search and so without an audit row), never searched again."""
     wanted = str(tracker.get_slot("slot_choice"))
     for slot in current_offer(tracker):
         if str(slot.id) == wanted:
@@ -562,17 +547,16 @@ def _offered_slot(tracker: Tracker) -> str:
     return "the time you chose"
 
 
-class ActionAskAppointmentChoice(Action):
-    def name(self) -> str:
-        return "action_ask_appointment_choice"
+class ActionAskAppointmentChoice(ConversationAction):
+    action_name = "action_ask_appointment_choice"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        offered = tracker.get_slot("offered") or []
-        listed = [a for a in _upcoming(tracker, subject_id(tracker)) if str(a.id) in offered]
-        dispatcher.utter_message(
-            text="Which appointment?",
+    def respond(self, turn: Turn) -> list[EventType]:
+        offered = turn.slot("offered") or []
+        listed = [
+            a for a in _upcoming(turn.tracker, subject_id(turn.tracker)) if str(a.id) in offered
+        ]
+        turn.say(
+            "Which appointment?",
             buttons=[
                 {"title": a.summary, "payload": f'/inform{{"choice": "{a.id}"}}'} for a in listed
             ],
@@ -580,64 +564,54 @@ class ActionAskAppointmentChoice(Action):
         return []
 
 
-class ActionAskCancelConfirmed(Action):
-    def name(self) -> str:
-        return "action_ask_cancel_confirmed"
+class ActionAskCancelConfirmed(ConversationAction):
+    action_name = "action_ask_cancel_confirmed"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        chosen = _validate_appointment_choice(tracker.get_slot("appointment_choice"), tracker)
+    def respond(self, turn: Turn) -> list[EventType]:
+        chosen = _validate_appointment_choice(turn.slot("appointment_choice"), turn.tracker)
         what = chosen.summary if chosen else "that appointment"
-        dispatcher.utter_message(
-            text=f"Cancel the {what}?",
-            buttons=[{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
-        )
+        turn.say(f"Cancel the {what}?", buttons=YES_NO)
         return []
 
 
 # ---- doing ------------------------------------------------------------------------------------
 
+Booking = scheduling.AppointmentView | scheduling.AppointmentRequestView
 
-class ActionBookAppointment(Action):
-    def name(self) -> str:
-        return "action_book_appointment"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        speaker = task_speaker(
-            dispatcher, tracker, "booking_confirmed", "OK, I haven't booked anything."
+class ActionBookAppointment(TaskAction[Booking]):
+    action_name = "action_book_appointment"
+    confirm_slot = "booking_confirmed"
+    declined = "OK, I haven't booked anything."
+
+    def call(self, turn: TaskTurn) -> Booking:
+        clinic = clinic_of(turn.slot("clinic"))
+        kind = appointment_type_of(turn.slot("appointment_type"))
+        if turn.slot("slot_choice") == REQUEST:
+            when = when_of(turn.tracker)
+            return scheduling.request_appointment(
+                portal.database(),
+                turn.actor,
+                turn.subject_id,
+                clinic_id=clinic.id,
+                type_id=kind.id,
+                preferred_windows=[
+                    {"start": when.start, "end": when.end, "time_of_day": when.time_of_day}
+                ],
+                now=portal.now(),
+                settings=portal.settings(),
+            )
+        slot_id = int(turn.slot("slot_choice"))
+        return scheduling.book(
+            portal.database(), turn.actor, turn.subject_id, slot_id, now=portal.now()
         )
-        if speaker is None:
-            return reset_task_slots()
-        db, actor, patient = portal.database(), speaker.actor, subject_id(tracker)
-        try:
-            clinic = clinic_of(tracker.get_slot("clinic"))
-            kind = appointment_type_of(tracker.get_slot("appointment_type"))
-            if tracker.get_slot("slot_choice") == REQUEST:
-                when = when_of(tracker)
-                request = scheduling.request_appointment(
-                    db,
-                    actor,
-                    patient,
-                    clinic_id=clinic.id,
-                    type_id=kind.id,
-                    preferred_windows=[
-                        {"start": when.start, "end": when.end, "time_of_day": when.time_of_day}
-                    ],
-                    now=portal.now(),
-                    settings=portal.settings(),
-                )
-                dispatcher.utter_message(text=request.message)
-            else:
-                booked = scheduling.book(
-                    db, actor, patient, int(tracker.get_slot("slot_choice")), now=portal.now()
-                )
-                dispatcher.utter_message(text=_booked_text(booked))
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
-        return reset_task_slots()
+
+    def render(self, turn: TaskTurn, view: Booking) -> list[EventType]:
+        if isinstance(view, scheduling.AppointmentRequestView):
+            turn.say(view.message)
+        else:
+            turn.say(_booked_text(view))
+        return []
 
 
 def _booked_text(booked: scheduling.AppointmentView) -> str:
@@ -650,96 +624,78 @@ def _booked_text(booked: scheduling.AppointmentView) -> str:
     return text + f" To change it, call {booked.clinic_phone} or ask me."
 
 
-class ActionRescheduleAppointment(Action):
-    def name(self) -> str:
-        return "action_reschedule_appointment"
+class ActionRescheduleAppointment(TaskAction[ClinicView | scheduling.AppointmentView]):
+    """A new time moves the appointment; "none of these" keeps it and names the clinic's line."""
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        speaker = task_speaker(
-            dispatcher, tracker, "booking_confirmed", "OK, your appointment stays as it was."
+    action_name = "action_reschedule_appointment"
+    confirm_slot = "booking_confirmed"
+    declined = "OK, your appointment stays as it was."
+    fails_with = (PortalError, StopIteration, ValueError)
+    failure = "Sorry, I couldn't change that appointment."
+
+    def call(self, turn: TaskTurn) -> ClinicView | scheduling.AppointmentView:
+        if turn.slot("slot_choice") == REQUEST:
+            return clinic_of(turn.slot("clinic"))
+        return scheduling.reschedule(
+            portal.database(),
+            turn.actor,
+            int(turn.slot("appointment_choice")),
+            int(turn.slot("slot_choice")),
+            now=portal.now(),
         )
-        if speaker is None:
-            return reset_task_slots()
-        try:
-            if tracker.get_slot("slot_choice") == REQUEST:
-                clinic = clinic_of(tracker.get_slot("clinic"))
-                dispatcher.utter_message(
-                    text=(
-                        "Your current appointment stays booked. For other times, please call "
-                        f"{clinic.name} at {clinic.phone}."
-                    )
-                )
-            else:
-                moved = scheduling.reschedule(
-                    portal.database(),
-                    speaker.actor,
-                    int(tracker.get_slot("appointment_choice")),
-                    int(tracker.get_slot("slot_choice")),
-                    now=portal.now(),
-                )
-                dispatcher.utter_message(text=f"Done. It's now: {moved.summary}.")
-        except (PortalError, StopIteration, ValueError) as exc:
-            dispatcher.utter_message(
-                text=getattr(exc, "user_message", "Sorry, I couldn't change that appointment.")
-            )
-        return reset_task_slots()
 
-
-class ActionCancelAppointment(Action):
-    def name(self) -> str:
-        return "action_cancel_appointment"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    def render(
+        self, turn: TaskTurn, view: ClinicView | scheduling.AppointmentView
     ) -> list[EventType]:
-        speaker = task_speaker(dispatcher, tracker, "cancel_confirmed", "OK, I've left it booked.")
-        if speaker is None:
-            return reset_task_slots()
-        try:
-            cancelled = scheduling.cancel(
-                portal.database(),
-                speaker.actor,
-                int(tracker.get_slot("appointment_choice")),
-                now=portal.now(),
+        if isinstance(view, ClinicView):
+            turn.say(
+                "Your current appointment stays booked. For other times, please call "
+                f"{view.name} at {view.phone}."
             )
-            dispatcher.utter_message(text=f"Cancelled: {cancelled.summary}.")
-        except (PortalError, ValueError) as exc:
-            dispatcher.utter_message(
-                text=getattr(exc, "user_message", "Sorry, I couldn't cancel that appointment.")
-            )
-        return reset_task_slots()
+        else:
+            turn.say(f"Done. It's now: {view.summary}.")
+        return []
 
 
-class ActionListAppointments(Action):
-    def name(self) -> str:
-        return "action_list_appointments"
+class ActionCancelAppointment(TaskAction[scheduling.AppointmentView]):
+    action_name = "action_cancel_appointment"
+    confirm_slot = "cancel_confirmed"
+    declined = "OK, I've left it booked."
+    fails_with = (PortalError, ValueError)
+    failure = "Sorry, I couldn't cancel that appointment."
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        speaker = task_speaker(dispatcher, tracker)
-        if speaker is None:
-            return reset_task_slots()
-        try:
-            listed = _upcoming(tracker, subject_id(tracker))
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
-            return reset_task_slots()
-        who = _who(tracker)
-        if not listed:
-            dispatcher.utter_message(
-                text=f"{'You have' if who == 'you' else who + ' has'} no upcoming appointments. "
+    def call(self, turn: TaskTurn) -> scheduling.AppointmentView:
+        return scheduling.cancel(
+            portal.database(),
+            turn.actor,
+            int(turn.slot("appointment_choice")),
+            now=portal.now(),
+        )
+
+    def render(self, turn: TaskTurn, view: scheduling.AppointmentView) -> list[EventType]:
+        turn.say(f"Cancelled: {view.summary}.")
+        return []
+
+
+class ActionListAppointments(TaskAction[list[scheduling.AppointmentView]]):
+    action_name = "action_list_appointments"
+
+    def call(self, turn: TaskTurn) -> list[scheduling.AppointmentView]:
+        return _upcoming(turn.tracker, turn.subject_id)
+
+    def render(self, turn: TaskTurn, view: list[scheduling.AppointmentView]) -> list[EventType]:
+        who = _who(turn.tracker)
+        if not view:
+            turn.say(
+                f"{'You have' if who == 'you' else who + ' has'} no upcoming appointments. "
                 "Would you like to book one?",
                 buttons=[{"title": "Book an appointment", "payload": "/book_appointment"}],
             )
             person = "me" if who == "you" else who
-            return [*reset_task_slots(), offer(tracker, "/book_appointment", family_member=person)]
-        else:
-            lines = "\n".join(f"- {a.summary}" for a in listed)
-            heading = (
-                "Your upcoming appointments:" if who == "you" else f"{who}'s upcoming appointments:"
-            )
-            dispatcher.utter_message(text=f"{heading}\n{lines}")
-        return reset_task_slots()
+            return [offer(turn.tracker, "/book_appointment", family_member=person)]
+        lines = "\n".join(f"- {a.summary}" for a in view)
+        heading = (
+            "Your upcoming appointments:" if who == "you" else f"{who}'s upcoming appointments:"
+        )
+        turn.say(f"{heading}\n{lines}")
+        return []

@@ -6,13 +6,17 @@ stays clean (it counts form questions as unused responses) and so the phone word
 
 from __future__ import annotations
 
-from typing import Any
+from abc import abstractmethod
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.events import EventType, SlotSet
 
-from bot.actions.conversation import channel_of
+from bot.actions import portal
+from bot.actions.base import ConversationAction, Turn
+from bot.actions.conversation import speaker_or_error
+from bot.actions.history import FORM_CAPABILITY
+from bot.actions.task_form import choosable
+from portal_core import people
+from portal_core.errors import PortalError
 
 QUESTIONS: dict[str, dict[str, str]] = {
     "dob": {
@@ -44,17 +48,20 @@ RECIPIENT_BUTTONS = [
 ]
 
 
-class AskQuestion(Action):
-    slot = ""
+class AskQuestion(ConversationAction):
+    """A form's question, worded for the channel (the phone's wording where it has its own)."""
+
+    @property
+    @abstractmethod
+    def slot(self) -> str:
+        """The slot the question fills."""
 
     def name(self) -> str:
         return f"action_ask_{self.slot}"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    def respond(self, turn: Turn) -> list[EventType]:
         wording = QUESTIONS[self.slot]
-        dispatcher.utter_message(text=wording.get(channel_of(tracker), wording["text"]))
+        turn.say(wording.get(turn.channel, wording["text"]))
         return []
 
 
@@ -82,28 +89,47 @@ class ActionAskMessageBody(AskQuestion):
 
     slot = "message_body"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        if "nurs" not in str(tracker.get_slot("recipient") or "").lower():
-            return super().run(dispatcher, tracker, domain)
-        dispatcher.utter_message(
-            text=(
-                "I'll send your question to the nurses as a secure message; they typically "
-                "answer within three business days. For advice sooner, call the Nurse Advice "
-                f"Line at {NURSE_LINE} (24/7). What would you like to ask? For an emergency, "
-                "call 911."
-            )
+    def respond(self, turn: Turn) -> list[EventType]:
+        if "nurs" not in str(turn.slot("recipient") or "").lower():
+            return super().respond(turn)
+        turn.say(
+            "I'll send your question to the nurses as a secure message; they typically "
+            "answer within three business days. For advice sooner, call the Nurse Advice "
+            f"Line at {NURSE_LINE} (24/7). What would you like to ask? For an emergency, "
+            "call 911."
         )
         return []
 
 
-class ActionAskRecipient(Action):
-    def name(self) -> str:
-        return "action_ask_recipient"
+class ActionAskRecipient(ConversationAction):
+    action_name = "action_ask_recipient"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        dispatcher.utter_message(text="Who should the message go to?", buttons=RECIPIENT_BUTTONS)
+    def respond(self, turn: Turn) -> list[EventType]:
+        turn.say("Who should the message go to?", buttons=RECIPIENT_BUTTONS)
+        return []
+
+
+class ActionAskForWhom(ConversationAction):
+    """Offer the people the speaker may act for, as buttons."""
+
+    action_name = "action_ask_for_whom"
+
+    def respond(self, turn: Turn) -> list[EventType]:
+        speaker, _ = speaker_or_error(turn.tracker)
+        if speaker is None:
+            return []
+        try:
+            family = people.family_members(portal.database(), speaker.actor, now=portal.now())
+        except PortalError as exc:
+            turn.say(exc.user_message)
+            return [SlotSet("task_abandoned", True)]
+        family = choosable(family, FORM_CAPABILITY.get(turn.tracker.active_loop_name or ""))
+        buttons = [
+            {
+                "title": "Me" if m.is_self else m.first_name,
+                "payload": '/inform{"family_member": "%s"}' % ("me" if m.is_self else m.first_name),
+            }
+            for m in family
+        ]
+        turn.say("Who is this for?", buttons=buttons)
         return []

@@ -14,7 +14,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from bot.actions import portal
-from portal_core import identity, web_tokens
+from portal_core import access, identity, web_tokens
 from portal_core.actors import Actor
 from portal_core.errors import PortalError
 
@@ -22,6 +22,8 @@ from portal_core.errors import PortalError
 # Twilio channels produce (bot/channels/twilio_*.py). Our REST channel namespaces every id it
 # makes under `web:` and always says `rest`, so no web client can reach either pair.
 PHONE_CHANNELS = {"sms": "twilio_sms", "voice": "twilio_voice"}
+# Entity values the CRF sometimes picks from filler words ("a", "For").
+FILLER_ENTITIES = frozenset({"a", "an", "the", "for", "to", "my", "in", "on", "at", "of", "it"})
 # `web:p<patient>:...`: a web conversation the channel bound to the patient its token named.
 WEB_BOUND = re.compile(r"^web:p(\d+):")
 
@@ -29,7 +31,11 @@ WEB_BOUND = re.compile(r"^web:p(\d+):")
 @dataclass(frozen=True)
 class Speaker:
     actor: Actor
-    premium: bool
+    assurance_level: str
+
+    @property
+    def premium(self) -> bool:
+        return access.is_premium(self.assurance_level)
 
 
 def metadata(tracker: Tracker) -> dict[str, Any]:
@@ -81,7 +87,7 @@ def current_speaker(tracker: Tracker) -> Speaker | None:
             # A conversation the channel bound to one patient, continued with another's token.
             raise web_tokens.InvalidToken()
         actor = Actor(who.patient_id, "web", session=session_key(tracker))
-        return Speaker(actor, who.assurance_level == "premium")
+        return Speaker(actor, who.assurance_level)
     found = identity.current_identity(
         portal.database(),
         session_key(tracker),
@@ -92,7 +98,7 @@ def current_speaker(tracker: Tracker) -> Speaker | None:
     )
     if found is None:
         return None
-    return Speaker(found.actor, found.assurance_level == "premium")
+    return Speaker(found.actor, found.assurance_level)
 
 
 def speaker_or_error(tracker: Tracker) -> tuple[Speaker | None, str | None]:
@@ -113,3 +119,20 @@ def latest_text(tracker: Tracker) -> str:
 
 def entity_values(tracker: Tracker, entity: str) -> list[str]:
     return [str(v) for v in tracker.get_latest_entity_values(entity)]
+
+
+def usable(value: Any) -> str | None:
+    """An entity value worth reading: those the CRF picked from filler words are ignored."""
+    text = str(value or "").strip()
+    return text if text and text.lower() not in FILLER_ENTITIES and len(text) > 1 else None
+
+
+def value_before_turn(tracker: Tracker, name: str) -> Any:
+    """A slot's value before the latest user message."""
+    users = [i for i, event in enumerate(tracker.events) if event.get("event") == "user"]
+    before = tracker.events[: users[-1]] if users else []
+    value = None
+    for event in before:
+        if event.get("event") == "slot" and event.get("name") == name:
+            value = event.get("value")
+    return value

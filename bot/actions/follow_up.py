@@ -20,11 +20,12 @@ import json
 import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import portal
+from bot.actions.base import ConversationAction, Turn
 from bot.actions.conversation import channel_of, entity_values, latest_text, speaker_or_error
 from bot.actions.history import FORM_CAPABILITY, LastTask, last_task, subject_of
 from bot.actions.task_form import TASK_SLOTS, reset_task_slots
@@ -176,24 +177,21 @@ def record_request_events(tracker: Tracker) -> list[EventType] | None:
     ]
 
 
-class ActionFollowUp(Action):
+class ActionFollowUp(ConversationAction):
     """Details with no task pending: a follow-up to the last task, a clinic's name, or the menu."""
 
-    def name(self) -> str:
-        return "action_follow_up"
+    action_name = "action_follow_up"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        events = follow_up_events(tracker)
+    def respond(self, turn: Turn) -> list[EventType]:
+        events = follow_up_events(turn.tracker)
         if events is not None:
             return events
-        if answer_clinic_number(dispatcher, tracker):
+        if answer_clinic_number(turn.dispatcher, turn.tracker):
             return []
-        events = record_request_events(tracker)
+        events = record_request_events(turn.tracker)
         if events is not None:
             return events
-        dispatcher.utter_message(response="utter_help")
+        turn.say(response="utter_help")
         return []
 
 
@@ -255,22 +253,19 @@ def offered_task(tracker: Tracker) -> tuple[str, dict[str, Any]] | None:
     return form, slots
 
 
-class ActionAcceptOffer(Action):
+class ActionAcceptOffer(ConversationAction):
     """Yes with no question pending: do what the assistant just offered, or show the menu."""
 
-    def name(self) -> str:
-        return "action_accept_offer"
+    action_name = "action_accept_offer"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        found = offered_task(tracker)
+    def respond(self, turn: Turn) -> list[EventType]:
+        found = offered_task(turn.tracker)
         if found is None:
-            dispatcher.utter_message(response="utter_help")
+            turn.say(response="utter_help")
             return [SlotSet("offer", None)]
         form, slots = found
         events: list[EventType] = [*reset_task_slots(), SlotSet("offer", None)]
-        events.append(SlotSet("task_request", latest_text(tracker)[:300]))
+        events.append(SlotSet("task_request", latest_text(turn.tracker)[:300]))
         events += [SlotSet(name, value) for name, value in slots.items() if name in TASK_SLOTS]
         events.append(FollowupAction(form))
         return events

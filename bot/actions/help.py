@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import portal
+from bot.actions.base import ConversationAction, Turn
 from bot.actions.conversation import channel_of, speaker_or_error
 from bot.actions.follow_up import follow_up_events, record_request_events
 from bot.actions.task_form import STOPPED, reset_task_slots
@@ -62,15 +62,13 @@ READ_AS_TEXT = frozenset(
 )
 
 
-class ActionDefaultFallback(Action):
+class ActionDefaultFallback(ConversationAction):
     """First ask to rephrase, then offer the menu, then a person."""
 
-    def name(self) -> str:
-        return "action_default_fallback"
+    action_name = "action_default_fallback"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    def respond(self, turn: Turn) -> list[EventType]:
+        tracker = turn.tracker
         if tracker.active_loop_name and tracker.get_slot("requested_slot") in READ_AS_TEXT:
             # A name, a medication or a day the model never saw is still an answer: the form
             # reads the words themselves and says what it found, or what it couldn't.
@@ -84,12 +82,12 @@ class ActionDefaultFallback(Action):
                 return following
         strikes = consecutive_fallbacks(tracker)
         if strikes <= 1:
-            dispatcher.utter_message(text=REPHRASE)
+            turn.say(REPHRASE)
         elif strikes == 2:
-            dispatcher.utter_message(text="Sorry, I'm still not sure. Here's what I can help with:")
-            dispatcher.utter_message(response="utter_help")
+            turn.say("Sorry, I'm still not sure. Here's what I can help with:")
+            turn.say(response="utter_help")
         else:
-            dispatcher.utter_message(text=_handoff_text(tracker))
+            turn.say(_handoff_text(tracker))
         # Inside a form, the rules run the form again next and it repeats its question.
         return []
 
@@ -111,47 +109,38 @@ def _handoff_text(tracker: Tracker) -> str:
     )
 
 
-class ActionHumanHandoff(Action):
-    def name(self) -> str:
-        return "action_human_handoff"
+class ActionHumanHandoff(ConversationAction):
+    action_name = "action_human_handoff"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        contact = clinic_contact(tracker)
+    def respond(self, turn: Turn) -> list[EventType]:
+        contact = clinic_contact(turn.tracker)
         data: dict[str, Any] = {"handoff": True}
         if contact:
             data["dial"] = contact[1]
-        dispatcher.utter_message(text=_handoff_text(tracker), json_message=data)
+        turn.say(_handoff_text(turn.tracker), json_message=data)
         return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_task_slots()]
 
 
-class ActionStopTask(Action):
-    def name(self) -> str:
-        return "action_stop_task"
+class ActionStopTask(ConversationAction):
+    action_name = "action_stop_task"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=STOPPED)
+    def respond(self, turn: Turn) -> list[EventType]:
+        turn.say(STOPPED)
         return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_task_slots()]
 
 
-class ActionRecordCorrection(Action):
+class ActionRecordCorrection(ConversationAction):
     """Corrections go to the care team by secure message, never to technical support."""
 
-    def name(self) -> str:
-        return "action_record_correction"
+    action_name = "action_record_correction"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        dispatcher.utter_message(
+    def respond(self, turn: Turn) -> list[EventType]:
+        turn.say(
             text=(
                 "Corrections to your health record (allergies, medications, problems, notes) "
                 "are made by your care team, not technical support. I'll send them a secure "
                 "message for you."
-                if channel_of(tracker) != "voice"
+                if channel_of(turn.tracker) != "voice"
                 else "Corrections to your record are made by your care team. I'll take a "
                 "message for them."
             )

@@ -5,31 +5,28 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions import portal
-from bot.actions.appointments import canonical
-from bot.actions.conversation import entity_values, latest_text, speaker_or_error
+from bot.actions.appointments import YES_NO, canonical
+from bot.actions.base import ConversationAction, TaskAction, TaskTurn, Turn
+from bot.actions.conversation import entity_values, latest_text, speaker_or_error, usable
 from bot.actions.follow_up import offer
 from bot.actions.records import who_for
 from bot.actions.task_form import (
     TaskFormValidator,
-    _usable,
     choosable,
+    look_up,
     needs_subject,
-    reset_task_slots,
     subject_id,
-    task_speaker,
     yes_no,
 )
 from portal_core import people, prescriptions
 from portal_core.errors import PortalError, RefillNotAllowed
 from portal_core.proxy import Capability
-
-YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
 
 
 def _actor(tracker: Tracker) -> Any:
@@ -110,7 +107,7 @@ class MedicationChoice:
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "medication":
             return {}
-        found = [v for v in entity_values(tracker, "medication") if _usable(v)]
+        found = [v for v in entity_values(tracker, "medication") if usable(v)]
         return {"medication": (found[0] if found else latest_text(tracker))[:100]}
 
     def validate_medication(
@@ -123,12 +120,13 @@ class MedicationChoice:
         actor = _actor(tracker)
         if actor is None:
             return {"medication": None}
-        try:
-            med = prescriptions.find_medication(
+        med = look_up(
+            dispatcher,
+            lambda: prescriptions.find_medication(
                 portal.database(), actor, subject_id(tracker), str(value), now=portal.now()
-            )
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+            ),
+        )
+        if med is None:
             return {"medication": None}
         return {
             "medication": f"#{med.prescription_id}",
@@ -205,10 +203,10 @@ class ValidateRefillForm(MedicationChoice, TaskFormValidator):
     ) -> dict[str, Any]:
         if canonical(value) is not None:
             return {"pharmacy": value}
-        try:
-            found = prescriptions.find_pharmacy(portal.database(), str(value))
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+        found = look_up(
+            dispatcher, lambda: prescriptions.find_pharmacy(portal.database(), str(value))
+        )
+        if found is None:
             return {"pharmacy": None}
         return {"pharmacy": f"#{found.id}"}
 
@@ -224,17 +222,20 @@ class ValidateRenewalForm(MedicationChoice, TaskFormValidator):
         tracker: Tracker,
         med: prescriptions.MedicationView,
     ) -> dict[str, Any]:
-        if med.controlled:
-            dispatcher.utter_message(
-                text=(
-                    f"{med.name} is a controlled substance, so it can't be renewed without a "
-                    f"visit. I can help you book an appointment with {med.prescriber}."
-                ),
-                buttons=[{"title": "Book an appointment", "payload": "/book_appointment"}],
-            )
-            book = offer(tracker, "/book_appointment", family_member=who_for(tracker))
-            return {"task_abandoned": True, "offer": book["value"]}
-        return {}
+        """A renewal portal_core would refuse is refused now, before "Shall I?"; one that needs
+        a visit (a controlled medication) offers to book it."""
+        refusal = prescriptions.renewal_refusal(med)
+        if refusal is None:
+            return {}
+        if not refusal.needs_visit:
+            dispatcher.utter_message(text=refusal.user_message)
+            return {"task_abandoned": True}
+        dispatcher.utter_message(
+            text=refusal.user_message,
+            buttons=[{"title": "Book an appointment", "payload": "/book_appointment"}],
+        )
+        book = offer(tracker, "/book_appointment", family_member=who_for(tracker))
+        return {"task_abandoned": True, "offer": book["value"]}
 
 
 class ValidateRefillStatusForm(TaskFormValidator):
@@ -250,29 +251,23 @@ class ValidateMedicationsForm(TaskFormValidator):
 # ---- asking -----------------------------------------------------------------------------------
 
 
-class ActionAskMedication(Action):
-    def name(self) -> str:
-        return "action_ask_medication"
+class ActionAskMedication(ConversationAction):
+    action_name = "action_ask_medication"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        meds = [m for m in _medications(tracker, subject_id(tracker)) if m.active]
-        dispatcher.utter_message(
-            text="Which medication?",
+    def respond(self, turn: Turn) -> list[EventType]:
+        meds = [m for m in _medications(turn.tracker, subject_id(turn.tracker)) if m.active]
+        turn.say(
+            "Which medication?",
             buttons=[{"title": f"{m.name} {m.strength}", "payload": m.name} for m in meds[:6]],
         )
         return []
 
 
-class ActionAskPharmacy(Action):
-    def name(self) -> str:
-        return "action_ask_pharmacy"
+class ActionAskPharmacy(ConversationAction):
+    action_name = "action_ask_pharmacy"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        med = _medication(tracker)
+    def respond(self, turn: Turn) -> list[EventType]:
+        med = _medication(turn.tracker)
         usual = med.pickup_pharmacy if med else None
         others = [
             p
@@ -290,23 +285,18 @@ class ActionAskPharmacy(Action):
             if usual
             else "Which pharmacy would you like to pick it up from?"
         )
-        dispatcher.utter_message(text=question, buttons=buttons)
+        turn.say(question, buttons=buttons)
         return []
 
 
-class ActionAskRefillConfirmed(Action):
-    def name(self) -> str:
-        return "action_ask_refill_confirmed"
+class ActionAskRefillConfirmed(ConversationAction):
+    action_name = "action_ask_refill_confirmed"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        med = _medication(tracker)
-        pharmacy = _pharmacy_name(tracker)
+    def respond(self, turn: Turn) -> list[EventType]:
+        med = _medication(turn.tracker)
+        pharmacy = _pharmacy_name(turn.tracker)
         what = f"{med.name} {med.strength}" if med else "this medication"
-        dispatcher.utter_message(
-            text=f"Request a refill of {what} for pickup at {pharmacy}?", buttons=YES_NO
-        )
+        turn.say(f"Request a refill of {what} for pickup at {pharmacy}?", buttons=YES_NO)
         return []
 
 
@@ -318,134 +308,106 @@ def _pharmacy_name(tracker: Tracker) -> str:
     return "the pharmacy"
 
 
-class ActionAskRenewalConfirmed(Action):
-    def name(self) -> str:
-        return "action_ask_renewal_confirmed"
+class ActionAskRenewalConfirmed(ConversationAction):
+    action_name = "action_ask_renewal_confirmed"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        med = _medication(tracker)
+    def respond(self, turn: Turn) -> list[EventType]:
+        med = _medication(turn.tracker)
         what = f"{med.name} {med.strength}" if med else "this medication"
         who = med.prescriber if med else "your prescriber"
-        dispatcher.utter_message(text=f"Ask {who} to renew {what}?", buttons=YES_NO)
+        turn.say(f"Ask {who} to renew {what}?", buttons=YES_NO)
         return []
 
 
 # ---- doing ------------------------------------------------------------------------------------
 
 
-class ActionRequestRefill(Action):
-    def name(self) -> str:
-        return "action_request_refill"
+def _whose(turn: TaskTurn) -> str:
+    return "Your" if who_for(turn.tracker) == "me" else f"{turn.slot('subject_name')}'s"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        speaker = task_speaker(
-            dispatcher, tracker, "refill_confirmed", "OK, I haven't requested a refill."
+
+class ActionRequestRefill(TaskAction[prescriptions.RefillView]):
+    action_name = "action_request_refill"
+    confirm_slot = "refill_confirmed"
+    declined = "OK, I haven't requested a refill."
+
+    def call(self, turn: TaskTurn) -> prescriptions.RefillView:
+        return prescriptions.request_refill(
+            portal.database(),
+            turn.actor,
+            turn.subject_id,
+            int(canonical(turn.slot("medication")) or 0),
+            pharmacy_id=canonical(turn.slot("pharmacy")),
+            now=portal.now(),
+            settings=portal.settings(),
         )
-        if speaker is None:
-            return reset_task_slots()
-        actor = speaker.actor
-        try:
-            refill = prescriptions.request_refill(
-                portal.database(),
-                actor,
-                subject_id(tracker),
-                int(canonical(tracker.get_slot("medication")) or 0),
-                pharmacy_id=canonical(tracker.get_slot("pharmacy")),
-                now=portal.now(),
-                settings=portal.settings(),
-            )
-        except RefillNotAllowed as exc:
-            med = _medication(tracker)
-            if not (exc.renewal_possible and med):
-                dispatcher.utter_message(text=exc.user_message)
-                return reset_task_slots()
-            dispatcher.utter_message(
-                text=f"{exc.user_message} Shall I?", buttons=[_renewal_button(med.name)]
-            )
-            return [*reset_task_slots(), SlotSet("offer", _renewal_offer(tracker, med.name))]
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
-            return reset_task_slots()
-        dispatcher.utter_message(
-            text=(
-                f"Done. Refill request number {refill.refill_id} for {refill.medication} is "
-                f"{refill.status_text} at {refill.pharmacy.name} ({refill.pharmacy.phone}). "
-                f"{refill.refills_remaining} refill{'s' if refill.refills_remaining != 1 else ''} "
-                'left after this one. Ask me "where\'s my refill" any time.'
-            )
+
+    def render(self, turn: TaskTurn, view: prescriptions.RefillView) -> list[EventType]:
+        left = view.refills_remaining
+        turn.say(
+            f"Done. Refill request number {view.refill_id} for {view.medication} is "
+            f"{view.status_text} at {view.pharmacy.name} ({view.pharmacy.phone}). "
+            f"{left} refill{'s' if left != 1 else ''} "
+            'left after this one. Ask me "where\'s my refill" any time.'
         )
-        return reset_task_slots()
+        return []
+
+    def refused(self, turn: TaskTurn, error: Exception) -> list[EventType]:
+        """A refill the rules refuse offers the renewal that would help, where one would."""
+        if not isinstance(error, RefillNotAllowed):
+            return super().refused(turn, error)
+        med = _medication(turn.tracker)
+        if not (error.renewal_possible and med):
+            turn.say(error.user_message)
+            return []
+        turn.say(f"{error.user_message} Shall I?", buttons=[_renewal_button(med.name)])
+        return [SlotSet("offer", _renewal_offer(turn.tracker, med.name))]
 
 
-class ActionRequestRenewal(Action):
-    def name(self) -> str:
-        return "action_request_renewal"
+class ActionRequestRenewal(TaskAction[prescriptions.RenewalView]):
+    action_name = "action_request_renewal"
+    confirm_slot = "renewal_confirmed"
+    declined = "OK, I haven't sent a renewal request."
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        speaker = task_speaker(
-            dispatcher, tracker, "renewal_confirmed", "OK, I haven't sent a renewal request."
+    def call(self, turn: TaskTurn) -> prescriptions.RenewalView:
+        return prescriptions.request_renewal(
+            portal.database(),
+            turn.actor,
+            turn.subject_id,
+            int(canonical(turn.slot("medication")) or 0),
+            now=portal.now(),
         )
-        if speaker is None:
-            return reset_task_slots()
-        actor = speaker.actor
-        try:
-            renewal = prescriptions.request_renewal(
-                portal.database(),
-                actor,
-                subject_id(tracker),
-                int(canonical(tracker.get_slot("medication")) or 0),
-                now=portal.now(),
-            )
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
-            return reset_task_slots()
-        dispatcher.utter_message(
-            text=(
-                f"Sent. {renewal.prescriber} will review the renewal of {renewal.medication}; "
-                "renewals usually take up to three business days. I'll show it under your "
-                "medications once it's approved."
-            )
+
+    def render(self, turn: TaskTurn, view: prescriptions.RenewalView) -> list[EventType]:
+        turn.say(
+            f"Sent. {view.prescriber} will review the renewal of {view.medication}; "
+            "renewals usually take up to three business days. I'll show it under your "
+            "medications once it's approved."
         )
-        return reset_task_slots()
+        return []
 
 
-class ActionRefillStatus(Action):
-    def name(self) -> str:
-        return "action_refill_status"
+class ActionRefillStatus(TaskAction[list[prescriptions.RefillView]]):
+    action_name = "action_refill_status"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        speaker = task_speaker(dispatcher, tracker)
-        if speaker is None:
-            return reset_task_slots()
-        actor = speaker.actor
-        try:
-            refills = prescriptions.refill_status(
-                portal.database(), actor, subject_id(tracker), limit=5, now=portal.now()
-            )
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
-            return reset_task_slots()
-        if not refills:
-            dispatcher.utter_message(text="There are no recent refill requests.")
-            return reset_task_slots()
+    def call(self, turn: TaskTurn) -> list[prescriptions.RefillView]:
+        return prescriptions.refill_status(
+            portal.database(), turn.actor, turn.subject_id, limit=5, now=portal.now()
+        )
+
+    def render(self, turn: TaskTurn, view: list[prescriptions.RefillView]) -> list[EventType]:
+        if not view:
+            turn.say("There are no recent refill requests.")
+            return []
         lines = []
-        for refill in refills:
+        for refill in view:
             last = refill.history[-1] if refill.history else None
             when = f" since {last.local_at:%a %b %-d, %-I:%M %p}" if last else ""
             lines.append(
                 f"- {refill.medication}: {refill.status_text}{when} ({refill.pharmacy.name})"
             )
-        whose = "Your" if who_for(tracker) == "me" else f"{tracker.get_slot('subject_name')}'s"
-        dispatcher.utter_message(text=f"{whose} recent refills:\n" + "\n".join(lines))
-        return reset_task_slots()
+        turn.say(f"{_whose(turn)} recent refills:\n" + "\n".join(lines))
+        return []
 
 
 PAST = re.compile(
@@ -458,41 +420,31 @@ def _asks_for_past(tracker: Tracker) -> bool:
     return bool(PAST.search(str(tracker.get_slot("task_request") or latest_text(tracker))))
 
 
-class ActionListMedications(Action):
-    def name(self) -> str:
-        return "action_list_medications"
+class ActionListMedications(TaskAction[list[prescriptions.MedicationView]]):
+    action_name = "action_list_medications"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        speaker = task_speaker(dispatcher, tracker)
-        if speaker is None:
-            return reset_task_slots()
-        past_too = _asks_for_past(tracker)
-        try:
-            listed = prescriptions.list_medications(
-                portal.database(),
-                speaker.actor,
-                subject_id(tracker),
-                include_inactive=past_too,
-                now=portal.now(),
-            )
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
-            return reset_task_slots()
-        meds = [m for m in listed if m.active]
-        past = [m for m in listed if not m.active]
-        whose = "Your" if who_for(tracker) == "me" else f"{tracker.get_slot('subject_name')}'s"
+    def call(self, turn: TaskTurn) -> list[prescriptions.MedicationView]:
+        return prescriptions.list_medications(
+            portal.database(),
+            turn.actor,
+            turn.subject_id,
+            include_inactive=_asks_for_past(turn.tracker),
+            now=portal.now(),
+        )
+
+    def render(self, turn: TaskTurn, view: list[prescriptions.MedicationView]) -> list[EventType]:
+        meds = [m for m in view if m.active]
+        past = [m for m in view if not m.active]
         if not meds and not past:
-            dispatcher.utter_message(text="There are no active medications on file.")
-            return reset_task_slots()
+            turn.say("There are no active medications on file.")
+            return []
         lines = [
             f"- {m.name} {m.strength}: {m.instructions} ({m.refills_remaining} refills left)"
             for m in meds
         ]
-        text = f"{whose} current medications:\n" + "\n".join(lines) if lines else ""
+        text = f"{_whose(turn)} current medications:\n" + "\n".join(lines) if lines else ""
         if past:
             earlier = "\n".join(f"- {m.name} {m.strength} (no longer active)" for m in past)
             text = f"{text}\n\nPast medications:\n{earlier}".strip()
-        dispatcher.utter_message(text=text)
-        return [*reset_task_slots(), SlotSet("offered", None)]
+        turn.say(text)
+        return [SlotSet("offered", None)]

@@ -5,25 +5,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions import portal
+from bot.actions.base import ConversationAction, TaskAction, TaskTurn, Turn
 from bot.actions.conversation import (
-    channel_of,
     entity_values,
     latest_intent,
     latest_text,
     speaker_or_error,
 )
-from bot.actions.task_form import (
-    TaskFormValidator,
-    reset_task_slots,
-    subject_id,
-    task_speaker,
-)
+from bot.actions.task_form import TaskFormValidator, look_up, subject_id
 from portal_core import messaging, people, safety
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
@@ -79,17 +74,18 @@ class ValidateMessageForm(TaskFormValidator):
         speaker, _ = speaker_or_error(tracker)
         if speaker is None or not tracker.get_slot("subject_id"):
             return {"recipient": value}
-        try:
-            found = messaging.preview_route(
+        found = look_up(
+            dispatcher,
+            lambda: messaging.preview_route(
                 portal.database(),
                 speaker.actor,
                 subject_id(tracker),
                 to=str(value),
                 category=tracker.get_slot("message_category"),
                 now=portal.now(),
-            )
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+            ),
+        )
+        if found is None:
             return {"recipient": None}
         return {"recipient": found.label}
 
@@ -118,17 +114,14 @@ class ValidateMessageForm(TaskFormValidator):
         return {"message_body": text}
 
 
-class ActionAskMessageConfirmed(Action):
-    def name(self) -> str:
-        return "action_ask_message_confirmed"
+class ActionAskMessageConfirmed(ConversationAction):
+    action_name = "action_ask_message_confirmed"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        body = str(tracker.get_slot("message_body") or "")
+    def respond(self, turn: Turn) -> list[EventType]:
+        body = str(turn.slot("message_body") or "")
         preview = body if len(body) <= 160 else body[:157] + "..."
-        dispatcher.utter_message(
-            text=f'Send this to {tracker.get_slot("recipient")}? "{preview}"',
+        turn.say(
+            f'Send this to {turn.slot("recipient")}? "{preview}"',
             buttons=[
                 {"title": "Send", "payload": "/affirm"},
                 {"title": "Don't send", "payload": "/deny"},
@@ -137,41 +130,35 @@ class ActionAskMessageConfirmed(Action):
         return []
 
 
-class ActionSendMessage(Action):
-    def name(self) -> str:
-        return "action_send_message"
+class ActionSendMessage(TaskAction[messaging.SentMessageView]):
+    action_name = "action_send_message"
+    confirm_slot = "message_confirmed"
+    declined = "OK, I haven't sent it."
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        speaker = task_speaker(dispatcher, tracker, "message_confirmed", "OK, I haven't sent it.")
-        if speaker is None:
-            return reset_task_slots()
-        try:
-            sent = messaging.send_message(
-                portal.database(),
-                speaker.actor,
-                subject_id(tracker),
-                to=str(tracker.get_slot("recipient")),
-                body=str(tracker.get_slot("message_body")),
-                category=tracker.get_slot("message_category"),
-                now=portal.now(),
-                settings=portal.settings(),
-            )
-        except messaging.EmergencyInMessage as exc:
-            dispatcher.utter_message(
-                text=safety.emergency_response(exc.finding.kind, channel_of(tracker))
-            )
-            return reset_task_slots()
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
-            return reset_task_slots()
-        dispatcher.utter_message(
-            text=(
-                f"Sent to {sent.recipient}. Care teams typically reply within three business "
-                f"days, so by {sent.reply_due_on:%A, %B %-d}. If anything gets worse before then, "
-                "call your clinic, "
-                "or 911 in an emergency."
-            )
+    def call(self, turn: TaskTurn) -> messaging.SentMessageView:
+        return messaging.send_message(
+            portal.database(),
+            turn.actor,
+            turn.subject_id,
+            to=str(turn.slot("recipient")),
+            body=str(turn.slot("message_body")),
+            category=turn.slot("message_category"),
+            now=portal.now(),
+            settings=portal.settings(),
         )
-        return reset_task_slots()
+
+    def render(self, turn: TaskTurn, view: messaging.SentMessageView) -> list[EventType]:
+        turn.say(
+            f"Sent to {view.recipient}. Care teams typically reply within three business "
+            f"days, so by {view.reply_due_on:%A, %B %-d}. If anything gets worse before then, "
+            "call your clinic, "
+            "or 911 in an emergency."
+        )
+        return []
+
+    def refused(self, turn: TaskTurn, error: Exception) -> list[EventType]:
+        """A message that describes an emergency is not filed: the emergency answer is given."""
+        if isinstance(error, messaging.EmergencyInMessage):
+            turn.say(safety.emergency_response(error.finding.kind, turn.channel))
+            return []
+        return super().refused(turn, error)

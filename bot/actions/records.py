@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
-from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import portal
-from bot.actions.conversation import channel_of, speaker_or_error
+from bot.actions.base import TaskAction, TaskTurn
+from bot.actions.conversation import speaker_or_error
 from bot.actions.follow_up import offer
-from bot.actions.task_form import TaskFormValidator, reset_task_slots, subject_id, task_speaker
-from portal_core import people, records, speech
-from portal_core.errors import PortalError
+from bot.actions.task_form import TaskFormValidator
+from portal_core import people, records
 from portal_core.proxy import Capability
+from wording import speech
 
 MAX_LISTED = 6
 
@@ -77,69 +77,58 @@ def asked_result_type(tracker: Tracker) -> records.ResultType | None:
     return (specific or found or [None])[0]
 
 
-class ActionCheckResults(Action):
-    def name(self) -> str:
-        return "action_check_results"
+class ActionCheckResults(TaskAction[records.ResultsAnswer]):
+    action_name = "action_check_results"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        speaker = task_speaker(dispatcher, tracker)
-        if speaker is None:
-            return reset_task_slots()
+    def call(self, turn: TaskTurn) -> records.ResultsAnswer:
+        wanted = asked_result_type(turn.tracker)
+        lab = wanted is None or wanted.kind == "lab"
+        # portal_core applies the SMS consent rule before reading any value, and audits a
+        # withheld answer as withheld.
+        return records.results_for_channel(
+            portal.database(),
+            turn.actor,
+            turn.subject_id,
+            channel=turn.actor.channel,
+            wanted=wanted,
+            limit=MAX_LISTED if lab else 3,
+            now=portal.now(),
+        )
+
+    def render(self, turn: TaskTurn, view: records.ResultsAnswer) -> list[EventType]:
+        tracker = turn.tracker
         wanted = asked_result_type(tracker)
         lab = wanted is None or wanted.kind == "lab"
-        try:
-            # portal_core applies the SMS consent rule before reading any value, and audits a
-            # withheld answer as withheld.
-            answer = records.results_for_channel(
-                portal.database(),
-                speaker.actor,
-                subject_id(tracker),
-                channel=speaker.actor.channel,
-                wanted=wanted,
-                limit=MAX_LISTED if lab else 3,
-                now=portal.now(),
-            )
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
-            return reset_task_slots()
+        if not view.found:
+            what = wanted.label if wanted else "lab results"
+            turn.say(f"I don't see any final {what} yet. Results appear as soon as they're final.")
+            return []
+        if view.withheld:
+            turn.say(RESULTS_WITHHELD_BY_TEXT)
+            return []
         if lab:
-            lines = [lab_line(r) for r in answer.labs]
+            lines = [lab_line(r) for r in view.labs]
             heading = f"{_whose(tracker)} most recent lab results, newest first:"
         else:
-            lines = [report_line(r) for r in answer.reports]
+            lines = [report_line(r) for r in view.reports]
             heading = f"{_whose(tracker)} {wanted.label}, newest first:"
-        if not answer.found:
-            what = wanted.label if wanted else "lab results"
-            dispatcher.utter_message(
-                text=f"I don't see any final {what} yet. Results appear as soon as they're final."
-            )
-        elif answer.withheld:
-            dispatcher.utter_message(text=RESULTS_WITHHELD_BY_TEXT)
+        text = heading + "\n" + "\n".join(f"- {x}" for x in lines)
+        if lab and view.labs and turn.channel == "web":
+            turn.say(text, json_message=results_table(heading, list(view.labs)))
         else:
-            text = heading + "\n" + "\n".join(f"- {x}" for x in lines)
-            if lab and answer.labs and channel_of(tracker) == "web":
-                table = results_table(heading, list(answer.labs))
-                dispatcher.utter_message(text=text, json_message=table)
-            else:
-                dispatcher.utter_message(text=text)
-            dispatcher.utter_message(
-                text="Questions about a result? I can send a secure message to your care team.",
-                buttons=[{"title": "Message my care team", "payload": "/send_message"}],
-            )
-            return [
-                *reset_task_slots(),
-                offer(tracker, "/send_message", family_member=who_for(tracker)),
-            ]
-        return reset_task_slots()
+            turn.say(text)
+        turn.say(
+            "Questions about a result? I can send a secure message to your care team.",
+            buttons=[{"title": "Message my care team", "payload": "/send_message"}],
+        )
+        return [offer(tracker, "/send_message", family_member=who_for(tracker))]
 
 
 def results_table(heading: str, labs: list[records.LabResultView]) -> dict[str, Any]:
     """The web widget's table of lab results (the text reply stays as it is for every channel).
 
     Each row's `speech`, and the table's, is what the phone says for the same words
-    (`portal_core.speech.speak`, which the voice channel applies to the text reply), so the
+    (`wording.speech.speak`, which the voice channel applies to the text reply), so the
     widget's Listen button reads exactly what a caller hears.
     """
     rows = [
@@ -171,57 +160,39 @@ RESULTS_WITHHELD_BY_TEXT = (
 )
 
 
-class ActionImmunizationRecords(Action):
-    def name(self) -> str:
-        return "action_immunization_records"
+class ActionImmunizationRecords(TaskAction[records.ImmunizationRecordView]):
+    action_name = "action_immunization_records"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        speaker = task_speaker(dispatcher, tracker)
-        if speaker is None:
-            return reset_task_slots()
-        try:
-            record = records.immunizations(
-                portal.database(), speaker.actor, subject_id(tracker), now=portal.now()
-            )
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
-            return reset_task_slots()
+    def call(self, turn: TaskTurn) -> records.ImmunizationRecordView:
+        return records.immunizations(
+            portal.database(), turn.actor, turn.subject_id, now=portal.now()
+        )
+
+    def render(self, turn: TaskTurn, view: records.ImmunizationRecordView) -> list[EventType]:
         lines = [
             f"- {i.vaccine}{f' ({i.dose})' if i.dose else ''}: {i.administered_on:%b %-d, %Y}, "
             f"{i.location}{f' ({i.source_text})' if i.source_text else ''}"
-            for i in record.immunizations[:10]
+            for i in view.immunizations[:10]
         ]
         body = "\n".join(lines) if lines else "No immunizations are on file."
-        dispatcher.utter_message(text=f"Immunizations for {record.patient_first_name}:\n{body}")
-        dispatcher.utter_message(text=" ".join(record.official_record_steps))
-        return reset_task_slots()
+        turn.say(f"Immunizations for {view.patient_first_name}:\n{body}")
+        turn.say(" ".join(view.official_record_steps))
+        return []
 
 
-class ActionFindPcm(Action):
-    def name(self) -> str:
-        return "action_find_pcm"
+class ActionFindPcm(TaskAction[people.CareTeamView]):
+    action_name = "action_find_pcm"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        speaker = task_speaker(dispatcher, tracker)
-        if speaker is None:
-            return reset_task_slots()
-        try:
-            team = people.find_pcm(
-                portal.database(), speaker.actor, subject_id(tracker), now=portal.now()
-            )
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
-            return reset_task_slots()
-        others = ", ".join(f"{m.name} ({m.role})" for m in team.members if m.name != team.pcm_name)
+    def call(self, turn: TaskTurn) -> people.CareTeamView:
+        return people.find_pcm(portal.database(), turn.actor, turn.subject_id, now=portal.now())
+
+    def render(self, turn: TaskTurn, view: people.CareTeamView) -> list[EventType]:
+        others = ", ".join(f"{m.name} ({m.role})" for m in view.members if m.name != view.pcm_name)
         text = (
-            f"The primary care manager (PCM) is {team.pcm_name} at {team.clinic_name}, "
-            f"{team.clinic_phone}."
+            f"The primary care manager (PCM) is {view.pcm_name} at {view.clinic_name}, "
+            f"{view.clinic_phone}."
         )
         if others:
             text += f" The care team also includes {others}."
-        dispatcher.utter_message(text=text)
-        return reset_task_slots()
+        turn.say(text)
+        return []

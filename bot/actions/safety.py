@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import portal
+from bot.actions.base import ConversationAction, Turn
 from bot.actions.conversation import channel_of, latest_text, speaker_or_error
 from bot.actions.task_form import reset_task_slots
 from portal_core import safety
@@ -38,24 +38,19 @@ def pipeline_finding(tracker: Tracker) -> safety.Finding | None:
     return None
 
 
-class ActionEmergency(Action):
-    def name(self) -> str:
-        return "action_emergency"
+class ActionEmergency(ConversationAction):
+    action_name = "action_emergency"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        channel = channel_of(tracker)
-        finding = safety.detect(latest_text(tracker)) or pipeline_finding(tracker)
-        kind = finding.kind if finding else (tracker.get_slot("emergency_kind") or "medical")
+    def respond(self, turn: Turn) -> list[EventType]:
+        channel = channel_of(turn.tracker)
+        finding = safety.detect(latest_text(turn.tracker)) or pipeline_finding(turn.tracker)
+        kind = finding.kind if finding else (turn.tracker.get_slot("emergency_kind") or "medical")
         # The answer goes out before anything that could fail (database, alerting).
         payload: dict[str, Any] = {"emergency": kind}
         if channel == "web":  # the widget's banner offers these as tap-to-call links
             payload["contacts"] = safety.emergency_contacts(kind)
-        dispatcher.utter_message(
-            text=safety.emergency_response(kind, channel), json_message=payload
-        )
-        speaker, _ = speaker_or_error(tracker)
+        turn.say(text=safety.emergency_response(kind, channel), json_message=payload)
+        speaker, _ = speaker_or_error(turn.tracker)
         if speaker is not None and finding is not None:
             try:
                 safety.raise_alert(

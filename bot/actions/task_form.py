@@ -13,9 +13,11 @@ the task's action says nothing more.
 from __future__ import annotations
 
 import re
-from typing import Any
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
@@ -32,9 +34,11 @@ from bot.actions.conversation import (
     phone_of,
     session_key,
     speaker_or_error,
+    usable,
+    value_before_turn,
 )
 from bot.actions.history import FORM_CAPABILITY, is_elliptical, last_task, subject_of
-from portal_core import identity, people
+from portal_core import access, identity, people
 from portal_core.errors import LockedOut, PortalError, PremiumRequired
 from portal_core.proxy import Capability
 
@@ -103,15 +107,6 @@ ANSWERED_BY_NO = frozenset(
         "pharmacy",
     }
 )
-FILLER_ENTITIES = frozenset({"a", "an", "the", "for", "to", "my", "in", "on", "at", "of", "it"})
-
-
-def _usable(value: Any) -> str | None:
-    """Entity values the CRF picked from filler words ("a", "For") are ignored."""
-    text = str(value or "").strip()
-    return text if text and text.lower() not in FILLER_ENTITIES and len(text) > 1 else None
-
-
 YES = re.compile(r"^\s*(?:y|yes|yeah|yep|yup|sure|ok|okay|correct|confirm|please do)\b", re.I)
 NO = re.compile(r"^\s*(?:n|no|nope|nah|don'?t|do not|not)\b", re.I)
 
@@ -134,15 +129,17 @@ def _answers_identity(text: str) -> bool:
     return True
 
 
-def _value_before_turn(tracker: Tracker, name: str) -> Any:
-    """A slot's value before the latest user message."""
-    users = [i for i, event in enumerate(tracker.events) if event.get("event") == "user"]
-    before = tracker.events[: users[-1]] if users else []
-    value = None
-    for event in before:
-        if event.get("event") == "slot" and event.get("name") == name:
-            value = event.get("value")
-    return value
+Found = TypeVar("Found")
+
+
+def look_up(dispatcher: CollectingDispatcher, find: Callable[[], Found]) -> Found | None:
+    """What `find` returns, or None once the typed error it raised has been said: a detail
+    portal_core can't place (an unknown clinic, an ambiguous medication) is asked again."""
+    try:
+        return find()
+    except PortalError as exc:
+        dispatcher.utter_message(text=exc.user_message)
+        return None
 
 
 def reset_task_slots() -> list[EventType]:
@@ -167,14 +164,19 @@ def yes_no(tracker: Tracker) -> bool | None:
 class TaskFormValidator(FormValidationAction):
     """Shared gatekeeping for every task form; subclasses add their own slots."""
 
-    form: str = ""
     capability: Capability = Capability.CARE_TEAM
     asks_for_whom: bool = False
 
+    @property
+    @abstractmethod
+    def form(self) -> str:
+        """The form this validates; a subclass names it as a class attribute (abstract here so
+        that rasa-sdk never registers this base as an action called `validate_`)."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.form:
-            FORM_CAPABILITY[cls.form] = cls.capability
+        if isinstance(cls.__dict__.get("form"), str):
+            FORM_CAPABILITY[cls.__dict__["form"]] = cls.capability
 
     def name(self) -> str:
         return f"validate_{self.form}"
@@ -296,7 +298,7 @@ class TaskFormValidator(FormValidationAction):
         names = [
             n for n in tracker.slots_to_validate() if n not in (*VERIFY_SLOTS, "requested_slot")
         ]
-        return [SlotSet(name, _value_before_turn(tracker, name)) for name in names]
+        return [SlotSet(name, value_before_turn(tracker, name)) for name in names]
 
     def _speaks(self, tracker: Tracker) -> bool:
         speaker, _ = speaker_or_error(tracker)
@@ -327,9 +329,9 @@ class TaskFormValidator(FormValidationAction):
         speaker, _ = speaker_or_error(tracker)
         if speaker is None:
             return []
-        mention = _usable(tracker.get_slot("family_member"))
+        mention = usable(tracker.get_slot("family_member"))
         if tracker.get_slot("requested_slot") == "for_whom":
-            said = [v for v in entity_values(tracker, "family_member") if _usable(v)]
+            said = [v for v in entity_values(tracker, "family_member") if usable(v)]
             mention = (said[0] if said else None) or self._numbered_choice(tracker)
             # A name the model has never seen ("Xavier") is not understood as a message, but it
             # may still be one of the family: the family decides, not the model.
@@ -385,8 +387,10 @@ class TaskFormValidator(FormValidationAction):
             if not phone_of(tracker):
                 return "Sorry, I can't verify who you are on this line. Please call your clinic."
             return None
-        if not speaker.premium:
-            return PremiumRequired().user_message
+        try:
+            access.require_premium(speaker.assurance_level)
+        except PremiumRequired as exc:
+            return exc.user_message
         return None
 
     def _wants_to_stop(self, tracker: Tracker) -> bool:
@@ -442,10 +446,8 @@ class TaskFormValidator(FormValidationAction):
     def validate_dob(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        try:
-            born = identity.parse_date_of_birth(str(value))
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+        born = look_up(dispatcher, lambda: identity.parse_date_of_birth(str(value)))
+        if born is None:
             return {"dob": None}
         # Sealed: the date waits for the DoD digits in the tracker, where no one may read it.
         return {"dob": sealed.seal(born.isoformat())}
@@ -613,32 +615,3 @@ def task_speaker(
 def subject_id(tracker: Tracker) -> int:
     value = tracker.get_slot("subject_id")
     return int(value) if value else 0
-
-
-class ActionAskForWhom(Action):
-    """Offer the people the speaker may act for, as buttons."""
-
-    def name(self) -> str:
-        return "action_ask_for_whom"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        speaker, _ = speaker_or_error(tracker)
-        if speaker is None:
-            return []
-        try:
-            family = people.family_members(portal.database(), speaker.actor, now=portal.now())
-        except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
-            return [SlotSet("task_abandoned", True)]
-        family = choosable(family, FORM_CAPABILITY.get(tracker.active_loop_name or ""))
-        buttons = [
-            {
-                "title": "Me" if m.is_self else m.first_name,
-                "payload": '/inform{"family_member": "%s"}' % ("me" if m.is_self else m.first_name),
-            }
-            for m in family
-        ]
-        dispatcher.utter_message(text="Who is this for?", buttons=buttons)
-        return []

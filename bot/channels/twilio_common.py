@@ -53,7 +53,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from bot.channels import limits
-from portal_core import deliveries
+from channel_state import deliveries
 from portal_core.config import load_settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput

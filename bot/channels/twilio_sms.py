@@ -38,9 +38,11 @@ from bot.channels.twilio_common import (
     sms_conversation_id,
     twiml_response,
 )
-from portal_core import safety, sms_conversations, sms_opt_out, sms_text
-from portal_core.sms_conversations import Choice
-from portal_core.sms_opt_out import Keyword
+from channel_state import conversations, opt_out
+from channel_state.conversations import Choice
+from channel_state.opt_out import Keyword
+from portal_core import safety
+from wording import sms
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +64,8 @@ def messaging_twiml(texts: list[str]) -> str:
 
 def sms_parts(texts: list[str], max_parts: int = MAX_PARTS) -> list[str]:
     """The texts of a reply as SMS-sized parts, packed together and capped at `max_parts`."""
-    joined = "\n".join(sms_text.gsm_friendly(t).strip() for t in texts if t and t.strip())
-    parts = sms_text.split_message(joined)
+    joined = "\n".join(sms.gsm_friendly(t).strip() for t in texts if t and t.strip())
+    parts = sms.split_message(joined)
     if len(parts) > max_parts:
         parts = parts[: max_parts - 1] + [TOO_LONG]
     return parts
@@ -96,7 +98,7 @@ def render(messages: Messages, *, with_choices: bool = True) -> Rendered:
                 payload = str(button.get("payload") or title)
                 out.choices.append(Choice(title=title, payload=payload))
             titles = [c.title for c in out.choices[first:]]
-            numbered = sms_text.numbered_choices(titles, start=first + 1)
+            numbered = sms.numbered_choices(titles, start=first + 1)
             text = f"{text}\n{numbered}" if text else numbered
         for key in ("image", "attachment"):
             if isinstance(message.get(key), str):
@@ -210,9 +212,9 @@ class TwilioSmsInput(InputChannel):
     ) -> list[str]:
         """The texts to send back (none at all for an opted-out number)."""
         db, run = self.webhook.database, self.webhook.in_thread
-        text = sms_text.clean_inbound(body or "")
-        keyword = sms_opt_out.keyword_of(text)
-        opted_out = await run(sms_opt_out.is_opted_out, db, phone)
+        text = sms.clean_inbound(body or "")
+        keyword = opt_out.keyword_of(text)
+        opted_out = await run(opt_out.is_opted_out, db, phone)
         if keyword is not None:
             said = await self._keyword(keyword, opted_out, phone, conversation)
             if said is not None:
@@ -221,12 +223,12 @@ class TwilioSmsInput(InputChannel):
             return []
         if not text:
             return [NOT_TEXT]
-        choice = await run(sms_conversations.choice_for, db, conversation, text)
-        late = await run(sms_conversations.take_late_reply, db, conversation)
+        choice = await run(conversations.choice_for, db, conversation, text)
+        late = await run(conversations.take_late_reply, db, conversation)
 
         async def hold(messages: Messages) -> None:
             await run(
-                sms_conversations.hold_late_reply,
+                conversations.hold_late_reply,
                 db,
                 conversation,
                 render(messages, with_choices=False).texts,
@@ -249,7 +251,7 @@ class TwilioSmsInput(InputChannel):
         if not turn.ok or not turn.messages:
             # "Try again" means send the same answer again: "2" must still mean what it meant.
             return ([LATE, *late] if late else []) + [*rendered.texts, TRY_AGAIN]
-        await run(sms_conversations.remember_choices, db, conversation, rendered.choices)
+        await run(conversations.remember_choices, db, conversation, rendered.choices)
         return ([LATE, *late] if late else []) + rendered.texts
 
     async def _keyword(
@@ -263,15 +265,15 @@ class TwilioSmsInput(InputChannel):
         keyword, word = found
         db, run = self.webhook.database, self.webhook.in_thread
         if keyword is Keyword.HELP:
-            return [sms_opt_out.HELP_TEXT]
+            return [opt_out.HELP_TEXT]
         if keyword is Keyword.STOP:
-            changed = await run(sms_opt_out.opt_out, db, phone, word)
-            await run(sms_conversations.remember_choices, db, conversation, [])
+            changed = await run(opt_out.opt_out, db, phone, word)
+            await run(conversations.remember_choices, db, conversation, [])
             if not changed:
                 return []
-            hint = sms_opt_out.CANCEL_HINT if word == "CANCEL" else ""
-            return [sms_opt_out.STOP_TEXT + hint]
+            hint = opt_out.CANCEL_HINT if word == "CANCEL" else ""
+            return [opt_out.STOP_TEXT + hint]
         if not opted_out and word == "YES":
             return None
-        await run(sms_opt_out.opt_in, db, phone, word)
-        return [sms_opt_out.START_TEXT]
+        await run(opt_out.opt_in, db, phone, word)
+        return [opt_out.START_TEXT]

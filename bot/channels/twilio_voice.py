@@ -17,7 +17,7 @@ remembered per call in the portal database; the date of birth and the DoD ID dig
 `TWILIO_VOICE_TRANSFER_NUMBER` is set), all inside the same TwiML, so silence costs no webhook.
 An emergency is said and the call ends; "talk to someone" is a `<Dial>` to the clinic. When Rasa
 fails or is slow the caller hears "sorry, please try again" and is listened to again: never an
-error, never silence. Words are made speakable by `portal_core.speech`.
+error, never silence. Words are made speakable by `wording.speech`.
 """
 
 from __future__ import annotations
@@ -51,12 +51,14 @@ from bot.channels.twilio_common import (
     twiml_response,
     voice_conversation_id,
 )
-from portal_core import clinics, identity, prescriptions, safety, sms_conversations, speech
+from channel_state import conversations
+from channel_state.conversations import Choice
+from portal_core import clinics, identity, prescriptions, safety
 from portal_core.config import load_settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
-from portal_core.sms_conversations import Choice
-from portal_core.speech import Pause, Speech
+from wording import speech
+from wording.speech import Pause, Speech
 
 log = logging.getLogger(__name__)
 
@@ -648,7 +650,7 @@ class TwilioVoiceInput(InputChannel):
 
         async def answer() -> str:
             await self.webhook.in_thread(
-                sms_conversations.remember_choices,
+                conversations.remember_choices,
                 self.webhook.database,
                 call.conversation,
                 list(MAIN_MENU),
@@ -687,7 +689,7 @@ class TwilioVoiceInput(InputChannel):
         if call is not None:
             try:
                 await self.webhook.in_thread(
-                    sms_conversations.remember_choices,
+                    conversations.remember_choices,
                     self.webhook.database,
                     call.conversation,
                     list(MAIN_MENU),
@@ -710,7 +712,7 @@ class TwilioVoiceInput(InputChannel):
             db, run = self.webhook.database, self.webhook.in_thread
             try:
                 await run(identity.end_session, db, call.conversation)
-                await run(sms_conversations.remember_choices, db, call.conversation, [])
+                await run(conversations.remember_choices, db, call.conversation, [])
             except Exception:  # noqa: BLE001 - the session still expires on its own
                 log.exception("could not close call %s", call.conversation)
         return twiml_response(str(VoiceResponse()))
@@ -725,16 +727,16 @@ class TwilioVoiceInput(InputChannel):
         said = _clean_speech(params.get("SpeechResult") or "")
         phone = await self.phone()
         next_step = turn_url(call.step + 1)
-        offered = await run(sms_conversations.offered_choices, db, call.conversation)
+        offered = await run(conversations.offered_choices, db, call.conversation)
         if not digits and not said:  # the choices stay open for the next try
             again = speech.speech(DIDNT_CATCH)
             return str(phone.listen(Listen(again, again, next_step, tuple(offered), operator=True)))
         payload = chosen(offered, digits=digits, said=said)
-        late = await run(sms_conversations.take_late_reply, db, call.conversation)
+        late = await run(conversations.take_late_reply, db, call.conversation)
 
         async def hold(messages: Messages) -> None:
             texts = list(read_turn(messages).texts)
-            await run(sms_conversations.hold_late_reply, db, call.conversation, texts)
+            await run(conversations.hold_late_reply, db, call.conversation, texts)
 
         turn = await run_turn(
             on_new_message,
@@ -748,17 +750,17 @@ class TwilioVoiceInput(InputChannel):
         )
         reply = read_turn(turn.messages)
         if reply.emergency is not None:
-            await run(sms_conversations.remember_choices, db, call.conversation, [])
+            await run(conversations.remember_choices, db, call.conversation, [])
             return str(phone.end(reply.said))
         earlier: Speech = speech.join((LATE,), *(speech.speech(t) for t in late)) if late else ()
         if reply.handoff and (reply.dial or self.settings.transfer_number):
             return self._transfer(phone, reply, earlier, call.step + 1)
         if not turn.ok:
             sorry = speech.speech(TRY_AGAIN)
-            await run(sms_conversations.remember_choices, db, call.conversation, [])
+            await run(conversations.remember_choices, db, call.conversation, [])
             ask = Listen(speech.join(earlier, reply.said, sorry), sorry, next_step, operator=True)
             return str(phone.listen(ask))
-        await run(sms_conversations.remember_choices, db, call.conversation, list(reply.choices))
+        await run(conversations.remember_choices, db, call.conversation, list(reply.choices))
         after = await self._tracker_state(request, call.conversation)
         if after.intent == "goodbye" and after.active_loop is None and not reply.choices:
             return str(phone.end(speech.join(earlier, reply.said)))  # the caller said goodbye

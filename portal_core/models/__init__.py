@@ -1,8 +1,11 @@
-"""Every table, imported in one place so metadata (and Alembic) sees the whole schema."""
+"""Every domain table, imported in one place so metadata (and Alembic) sees the whole schema.
+
+The Twilio channels' tables sit on the same `Base` in `channel_state.models`, which the places
+that build the whole schema (`migrations/env.py`, the tests) import as well.
+"""
 
 from portal_core.models.audit import AuditEvent, CareTeamAlert, SecurityAlert
 from portal_core.models.base import Base, UTCDateTime
-from portal_core.models.channels import SmsConversation, SmsOptOut, WebhookDelivery
 from portal_core.models.clinics import AppointmentType, BookingPolicy, Clinic
 from portal_core.models.identity import PhoneLockout, VerifiedSession
 from portal_core.models.messaging import Message, MessageThread
@@ -44,9 +47,6 @@ __all__ = [
     "Report",
     "SecurityAlert",
     "Slot",
-    "SmsConversation",
-    "SmsOptOut",
     "UTCDateTime",
     "VerifiedSession",
-    "WebhookDelivery",
 ]

@@ -14,13 +14,14 @@ from bot.actions.appointments import (
     ValidateBookAppointmentForm,
 )
 from bot.actions.help import ActionDefaultFallback
-from bot.actions.medications import ValidateRefillForm
+from bot.actions.medications import ValidateRefillForm, ValidateRenewalForm
 from bot.actions.records import ActionCheckResults, ValidateResultsForm
 from bot.actions.safety import ActionEmergency
-from portal_core import audit, identity, safety, speech, web_tokens
+from portal_core import audit, identity, safety, web_tokens
 from portal_core.database import Database
 from portal_core.models import Appointment, CareTeamAlert, Patient
 from tests.bot.harness import Conversation
+from wording import speech
 
 
 def patient_id(db: Database, first: str, last: str) -> int:
@@ -225,3 +226,18 @@ def test_sms_and_voice_replies_carry_no_web_payload(action_portal: Database, cha
     web.user("i cant breathe and my chest hurts", intent="emergency")
     banner = web.run(ActionEmergency())[0]["custom"]
     assert banner == {"emergency": "medical", "contacts": safety.emergency_contacts("medical")}
+
+
+def test_a_controlled_renewal_is_refused_in_the_services_words(action_portal: Database) -> None:
+    """The form asks portal_core's renewal rule (`prescriptions.renewal_refusal`), so the
+    refusal is the one `request_renewal` gives, with a visit offered instead."""
+    talk = web_conversation(action_portal, "Elena", "Rivera")
+    talk.user(
+        "renew mateo's methylphenidate",
+        intent="request_renewal",
+        entities={"family_member": "Mateo", "medication": "methylphenidate"},
+    )
+    talk.run(ValidateRenewalForm())
+    assert talk.slots["task_abandoned"] is True
+    assert "controlled medication, so it can't be renewed online" in talk.texts()
+    assert talk.slots["offer"]["payload"] == "/book_appointment"

@@ -28,9 +28,11 @@ from bot.actions.records import RESULTS_WITHHELD_BY_TEXT
 from bot.channels import twilio_sms
 from bot.channels.twilio_common import TRY_AGAIN, TwilioSettings, TwilioWebhook
 from bot.channels.twilio_sms import TwilioSmsInput
-from portal_core import safety, sms_opt_out, sms_text
+from channel_state import opt_out
+from channel_state.models import SmsOptOut, WebhookDelivery
+from portal_core import safety
 from portal_core.database import Database
-from portal_core.models import AuditEvent, SmsOptOut, WebhookDelivery
+from portal_core.models import AuditEvent
 from portal_core.seed import DemoIdentityRow
 from tests.bot.stack import Stack
 from tests.bot.twilio_clients import (
@@ -43,6 +45,7 @@ from tests.bot.twilio_clients import (
     messages_in,
     twilio_form,
 )
+from wording import sms
 
 PATH = SMS_PATH
 APP = Sanic("twilio_sms_tests")
@@ -225,7 +228,7 @@ def test_a_10_kb_message_is_cut_to_what_sms_can_carry(db: Database) -> None:
     rasa = FakeRasa(reply=lambda m: [{"text": "Got it."}])
     status, body = post(make_channel(db), signed_request(twilio_form("refill " * 1500)), rasa)
     assert status == 200 and messages_in(body) == ["Got it."]
-    assert len(rasa.texts[0]) <= sms_text.MAX_INBOUND_CHARS
+    assert len(rasa.texts[0]) <= sms.MAX_INBOUND_CHARS
 
 
 def test_emoji_and_non_utf8_bytes_are_answered_cleanly(db: Database) -> None:
@@ -259,13 +262,13 @@ def test_stop_is_stored_and_honoured_until_start(db: Database) -> None:
         assert status == 200
         return messages_in(body)
 
-    assert text("STOP") == [sms_opt_out.STOP_TEXT]
-    assert sms_opt_out.is_opted_out(db, PHONE)
+    assert text("STOP") == [opt_out.STOP_TEXT]
+    assert opt_out.is_opted_out(db, PHONE)
     assert text("what are my results") == []  # nothing at all, not even an error
     assert text("stop") == []  # a repeated STOP gets no second confirmation
     assert "1-800-600-9332" in text("HELP")[0]  # HELP is always answered
-    assert text("yes") == [sms_opt_out.START_TEXT]
-    assert not sms_opt_out.is_opted_out(db, PHONE)
+    assert text("yes") == [opt_out.START_TEXT]
+    assert not opt_out.is_opted_out(db, PHONE)
     assert text("hello") == ["You said: hello"]
     assert rasa.texts == ["hello"]  # the keywords never reached the bot
     with db.transaction() as s:
@@ -285,7 +288,7 @@ def test_help_answers_without_the_bot(db: Database) -> None:
 def test_cancel_opts_out_but_explains_how_to_come_back(db: Database) -> None:
     _, body = post(make_channel(db), signed_request(twilio_form("Cancel")), FakeRasa())
     assert "reply START" in messages_in(body)[0]
-    assert sms_opt_out.is_opted_out(db, PHONE)
+    assert opt_out.is_opted_out(db, PHONE)
 
 
 def test_yes_from_a_subscribed_number_is_an_answer_for_the_bot(db: Database) -> None:
@@ -350,7 +353,7 @@ def test_a_long_reply_is_split_into_messages_of_at_most_320(db: Database) -> Non
     _, body = post(make_channel(db), signed_request(twilio_form("results")), rasa)
     parts = messages_in(body)
     assert len(parts) > 1
-    assert all(sms_text.encoded_length(p) <= 320 for p in parts)
+    assert all(sms.encoded_length(p) <= 320 for p in parts)
     assert "\n".join(parts) == "Your results:\n" + "\n".join(lines)
 
 
@@ -369,7 +372,7 @@ def test_an_emergency_payload_alone_is_still_said_in_words_first(db: Database) -
     _, body = post(make_channel(db), signed_request(twilio_form("I want to die")), rasa)
     parts = messages_in(body)
     crisis = safety.emergency_response("crisis", "sms")
-    assert "\n".join(parts).startswith(sms_text.gsm_friendly(crisis).split(".")[0])
+    assert "\n".join(parts).startswith(sms.gsm_friendly(crisis).split(".")[0])
 
 
 def test_an_emergency_said_by_the_bot_is_not_repeated(db: Database) -> None:
@@ -377,7 +380,7 @@ def test_an_emergency_said_by_the_bot_is_not_repeated(db: Database) -> None:
     rasa = FakeRasa(reply=lambda m: [{"text": words}, {"custom": {"emergency": "medical"}}])
     _, body = post(make_channel(db), signed_request(twilio_form("chest pain")), rasa)
     joined = " ".join(messages_in(body))
-    assert joined.count(sms_text.gsm_friendly(words).split(".")[0]) == 1
+    assert joined.count(sms.gsm_friendly(words).split(".")[0]) == 1
 
 
 def test_a_handoff_gives_the_number_to_call(db: Database) -> None:
@@ -461,15 +464,15 @@ def test_the_stack_answers_a_retried_text_once(stack: Stack) -> None:
 
 def test_the_stack_honours_stop_until_start(stack: Stack) -> None:
     phone = SmsPhone(stack, "+12025550183")
-    assert phone.text("STOP") == sms_opt_out.STOP_TEXT
+    assert phone.text("STOP") == opt_out.STOP_TEXT
     database = Database(stack.database_url)
     try:
-        assert sms_opt_out.is_opted_out(database, phone.phone)
+        assert opt_out.is_opted_out(database, phone.phone)
     finally:
         database.dispose()
     assert phone.text("hello") == ""
     assert phone.user_turns() == []
-    assert phone.text("START") == sms_opt_out.START_TEXT
+    assert phone.text("START") == opt_out.START_TEXT
     assert phone.text("hello")
     assert phone.user_turns() == ["hello"]
 

@@ -32,10 +32,12 @@ from bot.actions.asking import QUESTIONS
 from bot.channels import cli_call, twilio_voice
 from bot.channels.twilio_common import TwilioSettings, TwilioWebhook
 from bot.channels.twilio_voice import TRY_AGAIN, TwilioVoiceInput, VoiceSettings
-from portal_core import deliveries, identity, safety, sms_conversations
+from channel_state import conversations, deliveries
+from channel_state.conversations import Choice
+from channel_state.models import WebhookDelivery
+from portal_core import identity, safety
 from portal_core.database import Database
-from portal_core.models import VerifiedSession, WebhookDelivery
-from portal_core.sms_conversations import Choice
+from portal_core.models import VerifiedSession
 from tests.bot.stack import TWILIO_TEST_PUBLIC_URL, TWILIO_TEST_TOKEN, Stack
 from tests.bot.twilio_clients import demo_identity
 from tests.factories import make_clinic, make_patient, make_pharmacy
@@ -391,7 +393,7 @@ def test_an_emergency_is_said_and_the_call_ends_without_menus(db: Database, kind
     if kind == "crisis":
         assert "nine eight eight, then press one" in spoken
     assert not list(root.iter("Gather"))
-    assert sms_conversations.offered_choices(db, f"voice:{caller.sid}") == []
+    assert conversations.offered_choices(db, f"voice:{caller.sid}") == []
 
 
 def test_an_emergency_payload_alone_still_says_the_instruction(db: Database) -> None:
@@ -485,13 +487,13 @@ def test_an_unsigned_or_forged_request_gets_403_and_nothing_is_done(
         other = call_form(form["CallSid"], SpeechResult="cancel everything")
         kwargs["raw_body"] = urllib.parse.urlencode(other).encode()
     rasa = FakeRasa()
-    sms_conversations.remember_choices(db, f"voice:{form['CallSid']}", [Choice("a", "/a")])
+    conversations.remember_choices(db, f"voice:{form['CallSid']}", [Choice("a", "/a")])
     status, body = run(channel, signed(endpoint, form, **kwargs), rasa)
     assert status == 403
     assert "<Response" not in body
     assert rasa.received == []
     assert deliveries_stored(db) == 0
-    assert sms_conversations.offered_choices(db, f"voice:{form['CallSid']}") != []
+    assert conversations.offered_choices(db, f"voice:{form['CallSid']}") != []
 
 
 def test_a_signature_for_another_step_is_refused(db: Database) -> None:
@@ -658,7 +660,7 @@ def test_a_finished_call_ends_the_verification_and_forgets_the_choices(db: Datab
     caller = Caller(make_channel(db))
     conversation = f"voice:{caller.sid}"
     identity.verify(db, CALLER, conversation, "voice", "1985-06-15", "1234")
-    sms_conversations.remember_choices(db, conversation, [Choice("Yes", "/affirm")])
+    conversations.remember_choices(db, conversation, [Choice("Yes", "/affirm")])
 
     def verified() -> bool:
         found = identity.current_identity(db, conversation, channel="voice", phone=CALLER)
@@ -672,7 +674,7 @@ def test_a_finished_call_ends_the_verification_and_forgets_the_choices(db: Datab
     status, body = caller.post("status", call_form(caller.sid, CallStatus="completed"))
     assert status == 200 and twiml(body) is not None
     assert not verified()
-    assert sms_conversations.offered_choices(db, conversation) == []
+    assert conversations.offered_choices(db, conversation) == []
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(VerifiedSession)) == 0
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from twilio.request_validator import RequestValidator
 
 from bot.channels import cli_call
-from portal_core import identity, sms_conversations
+from channel_state import conversations
+from portal_core import identity
 from portal_core.database import Database
 from portal_core.seed import DemoIdentityRow, demo_identity_rows
 from tests.bot.stack import TWILIO_TEST_PUBLIC_URL, TWILIO_TEST_TOKEN, Stack
@@ -102,7 +103,7 @@ class SmsPhone:
         database = Database(self.stack.database_url)
         try:
             identity.end_session(database, self.conversation)
-            sms_conversations.remember_choices(database, self.conversation, [])
+            conversations.remember_choices(database, self.conversation, [])
         finally:
             database.dispose()
         return self

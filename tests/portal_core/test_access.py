@@ -54,3 +54,12 @@ def test_age_is_computed_on_the_request_date(db: Database) -> None:
     later = NOW.replace(year=2031)  # the child is 13 by then
     with pytest.raises(AccessDenied), db.transaction() as s:
         access.require(s, Actor(parent), child, Capability.RESULTS, now=later)
+
+
+def test_the_premium_rule_asked_on_its_own() -> None:
+    """The bot turns a basic account away with the gate's own rule and error, before any
+    record is touched (so nothing is audited)."""
+    access.require_premium("premium")
+    with pytest.raises(PremiumRequired):
+        access.require_premium("basic")
+    assert access.is_premium("premium") and not access.is_premium("basic")

@@ -21,16 +21,8 @@ from sqlalchemy import create_engine, func, pool, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from portal_core import (
-    audit,
-    db_roles,
-    deliveries,
-    identity,
-    messaging,
-    records,
-    retention,
-    security_alerts,
-)
+from channel_state import deliveries, retention
+from portal_core import audit, db_roles, identity, messaging, records, security_alerts
 from portal_core.actors import Actor
 from portal_core.cli import migrate
 from portal_core.config import PROJECT_ROOT, Settings

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, delete, func, inspect, pool, select, text,
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+import channel_state.models  # noqa: F401  (the channels' tables are part of the schema)
 from portal_core import audit
 from portal_core.cli import ALEMBIC_INI, alembic_config, migrate, sqlite_path
 from portal_core.database import Database
@@ -84,7 +85,7 @@ def test_upgrade_head_builds_exactly_the_models(empty_url: str, engine: Engine) 
         differences = compare_metadata(context, Base.metadata)
 
     assert differences == [], (
-        "portal_core.models and the migrations disagree; write a revision "
+        "portal_core.models + channel_state.models and the migrations disagree; write a revision "
         f"(see migrations/README): {differences}"
     )
 

@@ -730,3 +730,23 @@ def test_list_and_find_pharmacies(db: Database, world: World) -> None:
         prescriptions.find_pharmacy(db, "walgreens on 5th")
     with pytest.raises(InvalidInput):
         prescriptions.find_pharmacy(db, "the pharmacy")
+
+
+def test_the_bots_renewal_check_is_the_services_rule(db: Database, world: World) -> None:
+    """`renewal_refusal` (asked by the bot before it asks "Shall I?") refuses what
+    `request_renewal` refuses, in the same words, and lets through what it accepts."""
+    actor = Actor(world.patient)
+    meds = {
+        m.prescription_id: m
+        for m in prescriptions.list_medications(
+            db, actor, world.patient, include_inactive=True, now=NOW
+        )
+    }
+    for name in ("oxycodone", "old"):
+        refusal = prescriptions.renewal_refusal(meds[world.rx[name]])
+        assert refusal is not None
+        with pytest.raises(RenewalNotAllowed) as err:
+            prescriptions.request_renewal(db, actor, world.patient, world.rx[name], now=NOW)
+        assert err.value.user_message == refusal.user_message
+        assert err.value.needs_visit == refusal.needs_visit == (name == "oxycodone")
+    assert prescriptions.renewal_refusal(meds[world.rx["lisinopril"]]) is None

@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from bot.actions.records import MAX_LISTED, lab_line
-from portal_core import records, speech
+from portal_core import records
 from portal_core.actors import Actor
 from portal_core.clock import utcnow
 from portal_core.database import Database
@@ -43,6 +43,7 @@ from tests.web.helpers import (
     sign_in,
     wait_for_bot,
 )
+from wording import speech
 
 pytestmark = pytest.mark.slow
 

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from portal_core import sms_conversations as conv
+from channel_state import conversations as conv
+from channel_state.conversations import Choice
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
-from portal_core.sms_conversations import Choice
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
 ID = "sms:+12545550100"

@@ -17,12 +17,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from portal_core import retention
+from channel_state import retention
+from channel_state.models import WebhookDelivery
 from portal_core.clock import utcnow
 from portal_core.config import Settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
-from portal_core.models import WebhookDelivery
 
 MAX_KEY_LENGTH = 120
 MAX_CONVERSATION_ID_LENGTH = 80

@@ -18,11 +18,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from channel_state.models import SmsConversation
 from portal_core.clock import utcnow
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
-from portal_core.models import SmsConversation
-from portal_core.sms_text import choice_number
+from wording.sms import choice_number
 
 MAX_CONVERSATION_ID_LENGTH = 80
 MAX_CHOICES = 20

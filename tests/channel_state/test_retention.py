@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from portal_core import deliveries, retention, sms_conversations
+from channel_state import conversations, deliveries, retention
+from channel_state.models import SmsConversation, WebhookDelivery
 from portal_core.cli import migrate
 from portal_core.clock import utcnow
 from portal_core.config import PROJECT_ROOT, Settings, load_settings
 from portal_core.database import Database
-from portal_core.models import SmsConversation, WebhookDelivery
 
 # Far from the dates other tests use: the "at most once per PRUNE_EVERY" memory is per process.
 NOW = datetime(2031, 3, 4, 12, 0, tzinfo=timezone.utc)
@@ -73,14 +73,14 @@ def test_a_retention_shorter_than_twilios_retries_is_refused(db: Database, hours
 
 
 def test_stale_sms_conversation_state_goes_too(db: Database) -> None:
-    sms_conversations.hold_late_reply(db, "sms:+12545550100", [TWIML], now=NOW - 30 * HOUR)
-    sms_conversations.hold_late_reply(db, "sms:+12545550111", ["Hi"], now=NOW - HOUR)
+    conversations.hold_late_reply(db, "sms:+12545550100", [TWIML], now=NOW - 30 * HOUR)
+    conversations.hold_late_reply(db, "sms:+12545550111", ["Hi"], now=NOW - HOUR)
 
     assert retention.prune(db, now=NOW, settings=DAY_RETENTION).conversations == 1
 
     with db.transaction() as s:
         assert list(s.scalars(select(SmsConversation.conversation_id))) == ["sms:+12545550111"]
-    assert sms_conversations.take_late_reply(db, "sms:+12545550100", now=NOW) == []
+    assert conversations.take_late_reply(db, "sms:+12545550100", now=NOW) == []
 
 
 def test_claiming_a_delivery_prunes_without_an_operator_at_most_every_few_minutes(

@@ -20,11 +20,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from channel_state.models import SmsOptOut
 from portal_core import audit
 from portal_core.clock import utcnow
 from portal_core.database import Database
 from portal_core.identity import normalize_phone
-from portal_core.models import Patient, SmsOptOut
+from portal_core.models import Patient
 
 SERVICE_NAME = "Genesis Assist"
 GLOBAL_SERVICE_CENTER = "1-800-600-9332"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from portal_core import sms_text
-from portal_core.sms_text import (
+from wording import sms
+from wording.sms import (
     GSM7,
     UCS2,
     choice_number,
@@ -148,7 +148,7 @@ def test_every_part_fits_and_nothing_but_whitespace_is_lost(text: str, max_chars
     for part in parts:
         assert part and part == part.strip()
         assert encoded_length(part) <= max_chars
-        assert segment_count(part) <= sms_text._budget(max_chars)
+        assert segment_count(part) <= sms._budget(max_chars)
     assert _content("".join(parts)) == _content(text)
 
 

@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
+from channel_state.models import SmsConversation, WebhookDelivery
 from portal_core.clock import now_or
 from portal_core.config import Settings, load_settings
 from portal_core.database import Database
-from portal_core.models import SmsConversation, WebhookDelivery
 
 PRUNE_EVERY = timedelta(minutes=10)
 

@@ -8,11 +8,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from portal_core import audit, sms_opt_out
+from channel_state import opt_out
+from channel_state.models import SmsOptOut
+from channel_state.opt_out import Keyword, keyword_of
+from portal_core import audit
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
-from portal_core.models import AuditEvent, SmsOptOut
-from portal_core.sms_opt_out import Keyword, keyword_of
+from portal_core.models import AuditEvent
 from tests.factories import make_patient
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
@@ -51,24 +53,24 @@ def test_keywords_inside_a_sentence_go_to_the_assistant(text: str) -> None:
 
 
 def test_help_names_the_service_the_service_center_and_how_to_stop() -> None:
-    assert "Genesis Assist" in sms_opt_out.HELP_TEXT
-    assert "1-800-600-9332" in sms_opt_out.HELP_TEXT
-    assert "Reply STOP to opt out" in sms_opt_out.HELP_TEXT
+    assert "Genesis Assist" in opt_out.HELP_TEXT
+    assert "1-800-600-9332" in opt_out.HELP_TEXT
+    assert "Reply STOP to opt out" in opt_out.HELP_TEXT
 
 
 def test_stop_is_stored_and_audited_then_start_undoes_it(db: Database) -> None:
     with db.transaction() as s:
         patient_id = make_patient(s, phone=PHONE).id
 
-    assert not sms_opt_out.is_opted_out(db, PHONE)
-    assert sms_opt_out.opt_out(db, "(254) 555-0100", "stop", now=NOW) is True
-    assert sms_opt_out.is_opted_out(db, PHONE)
-    state = sms_opt_out.state(db, PHONE)
+    assert not opt_out.is_opted_out(db, PHONE)
+    assert opt_out.opt_out(db, "(254) 555-0100", "stop", now=NOW) is True
+    assert opt_out.is_opted_out(db, PHONE)
+    state = opt_out.state(db, PHONE)
     assert (state.opted_out, state.keyword, state.changed_at) == (True, "STOP", NOW)
 
     later = NOW + timedelta(days=1)
-    assert sms_opt_out.opt_in(db, PHONE, "START", now=later) is True
-    assert not sms_opt_out.is_opted_out(db, PHONE)
+    assert opt_out.opt_in(db, PHONE, "START", now=later) is True
+    assert not opt_out.is_opted_out(db, PHONE)
 
     with db.transaction() as s:
         entries = audit.entries_for(s, patient_id)
@@ -79,9 +81,9 @@ def test_stop_is_stored_and_audited_then_start_undoes_it(db: Database) -> None:
 
 
 def test_repeating_stop_changes_nothing_and_is_not_audited_twice(db: Database) -> None:
-    assert sms_opt_out.opt_out(db, PHONE, "STOP", now=NOW) is True
-    assert sms_opt_out.opt_out(db, PHONE, "QUIT", now=NOW + timedelta(minutes=1)) is False
-    assert sms_opt_out.opt_in(db, "+12535550141", "START") is False  # never opted out
+    assert opt_out.opt_out(db, PHONE, "STOP", now=NOW) is True
+    assert opt_out.opt_out(db, PHONE, "QUIT", now=NOW + timedelta(minutes=1)) is False
+    assert opt_out.opt_in(db, "+12535550141", "START") is False  # never opted out
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == 1
         assert s.get(SmsOptOut, PHONE).keyword == "STOP"
@@ -91,7 +93,7 @@ def test_a_shared_family_phone_is_audited_without_naming_anyone(db: Database) ->
     with db.transaction() as s:
         make_patient(s, phone=PHONE, first_name="Marcus")
         make_patient(s, phone=PHONE, first_name="Sofia")
-    sms_opt_out.opt_out(db, PHONE, "STOP", now=NOW)
+    opt_out.opt_out(db, PHONE, "STOP", now=NOW)
     with db.transaction() as s:
         event = s.scalars(select(AuditEvent)).one()
     assert event.subject_id is None and event.action == "sms_opt_out"
@@ -99,16 +101,14 @@ def test_a_shared_family_phone_is_audited_without_naming_anyone(db: Database) ->
 
 def test_concurrent_stops_store_one_opt_out(db: Database) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
-        changed = list(
-            pool.map(lambda _: sms_opt_out.opt_out(db, PHONE, "STOP", now=NOW), range(4))
-        )
+        changed = list(pool.map(lambda _: opt_out.opt_out(db, PHONE, "STOP", now=NOW), range(4)))
     assert changed.count(True) == 1
-    assert sms_opt_out.is_opted_out(db, PHONE)
+    assert opt_out.is_opted_out(db, PHONE)
 
 
 @pytest.mark.parametrize("phone", ["", "12", "not a phone", "+1" + "5" * 60, "'; DROP TABLE x"])
 def test_a_malformed_number_is_refused_politely(db: Database, phone: str) -> None:
     with pytest.raises(InvalidInput):
-        sms_opt_out.opt_out(db, phone, "STOP")
+        opt_out.opt_out(db, phone, "STOP")
     with pytest.raises(InvalidInput):
-        sms_opt_out.is_opted_out(db, phone)
+        opt_out.is_opted_out(db, phone)

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from portal_core import deliveries
+from channel_state import deliveries
+from channel_state.models import WebhookDelivery
 from portal_core.config import Settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
-from portal_core.models import WebhookDelivery
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
 KEY = "sms:SM0123456789abcdef0123456789abcdef"

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal_core import speech
 from portal_core.records import NOT_REVIEWED, LabResultView
-from portal_core.speech import Pause
+from wording import speech
+from wording.speech import Pause
 
 ASCII_DIGIT = re.compile(r"[0-9]")
 
