@@ -37,6 +37,7 @@ from bot.actions.history import FORM_CAPABILITY, is_elliptical, last_task, subje
 from portal_core import identity, people
 from portal_core.errors import LockedOut, PortalError, PremiumRequired
 from portal_core.proxy import Capability
+from understanding import numbers
 
 STOPPED = "OK, I've stopped that. Nothing was changed. What else can I help with?"
 YES_OR_NO = "Sorry, I need a yes or a no."
@@ -125,7 +126,7 @@ def _verified_now(events: list[EventType]) -> bool:
 
 def _answers_identity(text: str) -> bool:
     """A date of birth or DoD digits, typed or spoken ("5512", "may tenth nineteen eighty six")."""
-    if len(identity.spoken_digits(text)) >= 4:
+    if len(numbers.spoken_digits(text)) >= 4:
         return True
     try:
         identity.parse_date_of_birth(text)
@@ -455,7 +456,7 @@ class TaskFormValidator(FormValidationAction):
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "dod_last4":
             return {}
-        return {"dod_last4": identity.spoken_digits(latest_text(tracker))[:20]}
+        return {"dod_last4": numbers.spoken_digits(latest_text(tracker))[:20]}
 
     def validate_dod_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
