@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -27,6 +26,7 @@ from portal_core.database import Database
 from portal_core.errors import InvalidInput, NotFound
 from portal_core.ids import valid_id
 from portal_core.models import AppointmentType, BookingPolicy, Clinic
+from understanding.text import normalise
 
 MAX_QUERY_CHARS = 200
 MAX_CHOICES_SHOWN = 5
@@ -348,8 +348,10 @@ def match_clinic(session: Session, name_or_code: str) -> ClinicView:
     clinics = [clinic_view(c) for c in _all_clinics(session)]
     if not clinics:
         raise ClinicNotFound("Sorry, there are no clinics set up yet.")
-    wanted = _normal(raw)
-    exact = [c for c in clinics if wanted in (_normal(c.code), _normal(c.name), _normal(c.label))]
+    wanted = normalise(raw)
+    exact = [
+        c for c in clinics if wanted in (normalise(c.code), normalise(c.name), normalise(c.label))
+    ]
     if len(exact) == 1:
         return exact[0]
     tokens = _clinic_query_tokens(raw)
@@ -375,8 +377,8 @@ def match_appointment_type(session: Session, text: str) -> AppointmentTypeView:
     types = [appointment_type_view(t) for t in _all_types(session)]
     if not types:
         raise AppointmentTypeNotFound("Sorry, no appointment types are set up yet.")
-    wanted = _normal(raw)
-    exact = [t for t in types if wanted in (_normal(t.code), _normal(t.name))]
+    wanted = normalise(raw)
+    exact = [t for t in types if wanted in (normalise(t.code), normalise(t.name))]
     if len(exact) == 1:
         return exact[0]
     words = _tokens(raw)
@@ -419,13 +421,6 @@ def _checked_query(text: object, ask: str) -> str:
     return " ".join(text.split())
 
 
-def _normal(text: str) -> str:
-    """Lower case, accents and apostrophes dropped, any other punctuation a space."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    folded = folded.lower().replace("'", "")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
-
-
 def _stem(word: str) -> str:
     """Fold simple plurals so 'pediatric' and 'pediatrics', 'shot' and 'shots' agree."""
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
@@ -434,7 +429,7 @@ def _stem(word: str) -> str:
 
 
 def _tokens(text: str) -> list[str]:
-    return [_stem(w) for w in _normal(text).split()]
+    return [_stem(w) for w in normalise(text).split()]
 
 
 def _content_tokens(text: str, filler: frozenset[str]) -> set[str]:
@@ -442,7 +437,7 @@ def _content_tokens(text: str, filler: frozenset[str]) -> set[str]:
 
 
 def _expand(text: str, aliases: dict[str, str]) -> str:
-    normal = f" {_normal(text)} "
+    normal = f" {normalise(text)} "
     for phrase in sorted(aliases, key=len, reverse=True):
         normal = normal.replace(f" {phrase} ", f" {aliases[phrase]} ")
     return normal.strip()
@@ -454,7 +449,7 @@ def _clinic_query_tokens(raw: str) -> set[str]:
 
 def _initials(text: str) -> str:
     skip = {"of", "the", "and", "at"}
-    return "".join(w[0] for w in _normal(text).split() if w not in skip)
+    return "".join(w[0] for w in normalise(text).split() if w not in skip)
 
 
 def _clinic_tokens(clinic: ClinicView) -> set[str]:
@@ -462,7 +457,10 @@ def _clinic_tokens(clinic: ClinicView) -> set[str]:
     words = " ".join(
         (clinic.name, clinic.facility, clinic.city, clinic.code, clinic.service, country)
     )
-    return set(_tokens(words)) | {_initials(clinic.facility), _normal(clinic.code).replace(" ", "")}
+    return set(_tokens(words)) | {
+        _initials(clinic.facility),
+        normalise(clinic.code).replace(" ", ""),
+    }
 
 
 def _type_tokens(appointment_type: AppointmentTypeView) -> set[str]:
@@ -539,11 +537,11 @@ def _one_type_or_ask(types: list[AppointmentTypeView]) -> AppointmentTypeView:
 
 
 def _closest(clinics: list[ClinicView], raw: str) -> list[ClinicView]:
-    wanted = _normal(raw)
+    wanted = normalise(raw)
 
     def score(clinic: ClinicView) -> float:
         return max(
-            difflib.SequenceMatcher(None, wanted, _normal(text)).ratio()
+            difflib.SequenceMatcher(None, wanted, normalise(text)).ratio()
             for text in (clinic.name, clinic.facility, clinic.city)
         )
 

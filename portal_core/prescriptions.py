@@ -51,6 +51,7 @@ from portal_core.models import (
     RenewalRequest,
 )
 from portal_core.proxy import Capability
+from understanding.text import normalise
 
 OPEN_REFILL_STATUSES = ("requested", "in_progress", "ready")
 REFILL_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -650,7 +651,7 @@ def find_medication(
 
 def match_medications(text: str, prescriptions: Sequence[Prescription]) -> list[Prescription]:
     """The prescriptions `text` could mean, best first (empty when nothing fits)."""
-    normal = _normalize(text)
+    normal = normalise(text, possessives=True)
     tokens = normal.split()
     words = [t for t in tokens if t not in _FILLER and not t.isdigit() and len(t) >= 3]
     numbers = {t for t in tokens if t.replace(".", "", 1).isdigit()}
@@ -672,11 +673,6 @@ def _prefer(items: list[Prescription], keep: Callable[[Prescription], bool]) -> 
     return narrowed or items
 
 
-def _normalize(text: str) -> str:
-    lowered = text.lower().replace("’", "'").replace("-", " ")
-    return " ".join(re.sub(r"[^a-z0-9.' ]+", " ", lowered).replace("'s", "").split())
-
-
 def _generic_name(token: str) -> str:
     """Brand names (and near misses such as 'ventilin') stand for their generic."""
     if token in BRAND_NAMES:
@@ -691,7 +687,7 @@ def _generic_name(token: str) -> str:
 def _name_score(words: Iterable[str], rx: Prescription) -> float:
     """How well any spoken word matches any word of the medication's name (0 to 1)."""
     best = 0.0
-    name_words = [w for w in _normalize(rx.medication).split() if len(w) >= 3]
+    name_words = [w for w in normalise(rx.medication, possessives=True).split() if len(w) >= 3]
     spoken = {form for word in words for form in (word, _generic_name(word))}
     for word in spoken:
         for name_word in name_words:
@@ -716,7 +712,7 @@ def _fits_description(normal: str, words: Sequence[str], rx: Prescription) -> bo
         close = get_close_matches(word, _LAY_SINGLE_WORDS, n=1, cutoff=0.8)
         if close:
             terms.add(_LAY_PHRASES[close[0]])
-    haystack = _normalize(f"{rx.medication} {rx.strength} {rx.instructions}")
+    haystack = normalise(f"{rx.medication} {rx.strength} {rx.instructions}", possessives=True)
     return any(
         re.search(rf"\b{re.escape(marker)}", haystack)
         for term in terms
@@ -1067,7 +1063,11 @@ def list_pharmacies(db: Database) -> list[PharmacyView]:
 def find_pharmacy(db: Database, text: str) -> PharmacyView:
     """The pharmacy `text` names ("main pharmacy", "the one at Darnall", its code)."""
     query = _clean_text(text, limit=MAX_QUERY_CHARS, what="pharmacy name")
-    words = [w for w in _normalize(query).split() if w not in _PHARMACY_FILLER and len(w) >= 3]
+    words = [
+        w
+        for w in normalise(query, possessives=True).split()
+        if w not in _PHARMACY_FILLER and len(w) >= 3
+    ]
     if not words:
         raise InvalidInput("Which pharmacy would you like? You can say its name.")
     with db.transaction() as session:
@@ -1099,7 +1099,7 @@ _PHARMACY_FILLER = frozenset({"pharmacy", "the", "one", "at", "on", "in", "near"
 
 def _pharmacy_score(words: Sequence[str], pharmacy: Pharmacy, place: str) -> float:
     """Share of the spoken words found (allowing typos) in the pharmacy's name, code or place."""
-    haystack = _normalize(f"{pharmacy.name} {pharmacy.code} {place}").split()
+    haystack = normalise(f"{pharmacy.name} {pharmacy.code} {place}", possessives=True).split()
     hits = 0.0
     for word in words:
         close = get_close_matches(word, haystack, n=1, cutoff=0.8)

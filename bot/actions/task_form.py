@@ -37,7 +37,7 @@ from bot.actions.history import FORM_CAPABILITY, is_elliptical, last_task, subje
 from portal_core import identity, people
 from portal_core.errors import LockedOut, PortalError, PremiumRequired
 from portal_core.proxy import Capability
-from understanding import numbers
+from understanding import numbers, relations
 
 STOPPED = "OK, I've stopped that. Nothing was changed. What else can I help with?"
 YES_OR_NO = "Sorry, I need a yes or a no."
@@ -521,7 +521,7 @@ class TaskFormValidator(FormValidationAction):
             return None if self.asks_for_whom else "me"
         if member.is_self:
             request = str(tracker.get_slot("task_request") or latest_text(tracker))
-            explicit = re.search(r"\b(?:i|me|my|myself|mine)\b", request, re.I)
+            explicit = relations.names_the_speaker(request)
             return "me" if explicit or not self.asks_for_whom else None
         return member.first_name
 
