@@ -57,7 +57,7 @@ from portal_core.database import Database
 from portal_core.errors import InvalidInput
 from portal_core.sms_conversations import Choice
 from portal_core.speech import Pause, Speech
-from understanding import numbers
+from understanding import medications, numbers
 from understanding.text import normalise
 
 log = logging.getLogger(__name__)
@@ -480,9 +480,9 @@ def speech_hints(db: Database | None) -> str:
             names += [p.name for p in prescriptions.list_pharmacies(db)]
         except Exception:  # noqa: BLE001 - hints only help; a call goes on without them
             log.exception("could not read clinic names for speech hints")
-    medications = {m for generics in prescriptions.LAY_TERMS.values() for m in generics}
-    medications |= set(prescriptions.BRAND_NAMES) | set(prescriptions.BRAND_NAMES.values())
-    names += list(prescriptions.LAY_TERMS) + sorted(medications)
+    drugs = {m for generics in medications.LAY_TERMS.values() for m in generics}
+    drugs |= set(medications.BRAND_NAMES) | set(medications.BRAND_NAMES.values())
+    names += list(medications.LAY_TERMS) + sorted(drugs)
     seen: set[str] = set()
     kept: list[str] = []
     for name in names:
