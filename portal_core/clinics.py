@@ -10,9 +10,7 @@ they will be standing; the helpers at the bottom of this module are the one plac
 
 from __future__ import annotations
 
-import difflib
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -27,6 +25,7 @@ from portal_core.database import Database
 from portal_core.errors import InvalidInput, NotFound
 from portal_core.ids import valid_id
 from portal_core.models import AppointmentType, BookingPolicy, Clinic
+from understanding import clinics as clinic_words
 
 MAX_QUERY_CHARS = 200
 MAX_CHOICES_SHOWN = 5
@@ -38,139 +37,6 @@ DEFAULT_BOOKING_MODE = "request_only"
 # Local clock hours that start each part of the day; "evening" runs to midnight.
 AFTERNOON_STARTS = time(12, 0)
 EVENING_STARTS = time(17, 0)
-
-# What people call a visit -> the appointment type's code. Phrases are matched as whole words
-# after the same normalisation as the query (lower case, punctuation as spaces, plurals folded),
-# longest phrase first, so "behavioral health follow up" wins over "follow up". Codes missing from
-# the database fall back to the type whose name holds the code's words.
-APPOINTMENT_TYPE_SYNONYMS: dict[str, str] = {
-    # wellness
-    "wellness": "wellness",
-    "wellness visit": "wellness",
-    "wellness exam": "wellness",
-    "checkup": "wellness",
-    "check up": "wellness",
-    "annual": "wellness",
-    "annual exam": "wellness",
-    "annual checkup": "wellness",
-    "annual check up": "wellness",
-    "yearly checkup": "wellness",
-    "yearly check up": "wellness",
-    "routine visit": "wellness",
-    "preventive visit": "wellness",
-    "well visit": "wellness",
-    # children and sports
-    "well child": "well_child",
-    "well child check": "well_child",
-    "well baby": "well_child",
-    "baby checkup": "well_child",
-    "sports physical": "sports_physical",
-    "school physical": "sports_physical",
-    "camp physical": "sports_physical",
-    # women's health
-    "womens health": "womens_health",
-    "well woman": "womens_health",
-    "pap smear": "womens_health",
-    # acute
-    "acute": "acute",
-    "acute visit": "acute",
-    "acute care": "acute",
-    "sick": "acute",
-    "sick call": "acute",
-    "sick visit": "acute",
-    "same day": "acute",
-    "same day appointment": "acute",
-    "feeling sick": "acute",
-    "not feeling well": "acute",
-    # follow-up
-    "follow up": "follow_up",
-    "followup": "follow_up",
-    "recheck": "follow_up",
-    "re check": "follow_up",
-    "check back": "follow_up",
-    # periodic health assessment
-    "physical": "pha",
-    "physical exam": "pha",
-    "pha": "pha",
-    "periodic health assessment": "pha",
-    "deployment physical": "pha",
-    # behavioral health intake
-    "behavioral health": "behavioral_health_intake",
-    "behavioral health intake": "behavioral_health_intake",
-    "behavioural health": "behavioral_health_intake",
-    "bh intake": "behavioral_health_intake",
-    "mental health": "behavioral_health_intake",
-    "mental health intake": "behavioral_health_intake",
-    "counseling": "behavioral_health_intake",
-    "counselling": "behavioral_health_intake",
-    "therapy": "behavioral_health_intake",
-    "therapist": "behavioral_health_intake",
-    # behavioral health follow-up
-    "behavioral health follow up": "behavioral_health_follow_up",
-    "bh follow up": "behavioral_health_follow_up",
-    "therapy follow up": "behavioral_health_follow_up",
-    "counseling follow up": "behavioral_health_follow_up",
-    # other visits
-    "telehealth": "telehealth",
-    "video visit": "telehealth",
-    "virtual visit": "telehealth",
-    "medication review": "medication_review",
-    "med review": "medication_review",
-    "medication check": "medication_review",
-    # immunizations
-    "immunization": "immunization",
-    "vaccine": "immunization",
-    "vaccination": "immunization",
-    "shot": "immunization",
-    "flu shot": "immunization",
-}
-
-# Spoken shorthand for clinic names, expanded before matching (normalised phrase -> words).
-CLINIC_ALIASES: dict[str, str] = {
-    "peds": "pediatrics",
-    "pedes": "pediatrics",
-    "kids": "pediatrics",
-    "children": "pediatrics",
-    "fm": "family medicine",
-    "family practice": "family medicine",
-    "family doctor": "family medicine",
-    "obgyn": "obstetrics gynecology",
-    "ob gyn": "obstetrics gynecology",
-    "ob": "obstetrics",
-    "gyn": "gynecology",
-    "women": "womens health",
-    "mental health": "behavioral health",
-    "bh": "behavioral health",
-}
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Countries people name instead of a base ("the clinic in Germany"), by ISO country code.
-COUNTRY_NAMES: dict[str, str] = {
-    "BH": "bahrain",
-    "BE": "belgium",
-    "CU": "cuba guantanamo",
-    "DE": "germany",
-    "ES": "spain",
-    "GB": "england britain uk",
-    "GU": "guam",
-    "IT": "italy",
-    "JP": "japan",
-    "KR": "korea south korea",
-    "TR": "turkey",
-}
-
-_CLINIC_FILLER = _words(
-    "the a an clinic at in on of my our for to please i want need go see with hospital "
-    "base facility mtf medical center centre department dept"
-)
-_TYPE_FILLER = _words(
-    "the a an my our for to please i want need book schedule make get set up appointment "
-    "appt visit exam one new"
-)
 
 
 class ClinicNotFound(NotFound):
@@ -348,21 +214,10 @@ def match_clinic(session: Session, name_or_code: str) -> ClinicView:
     clinics = [clinic_view(c) for c in _all_clinics(session)]
     if not clinics:
         raise ClinicNotFound("Sorry, there are no clinics set up yet.")
-    wanted = _normal(raw)
-    exact = [c for c in clinics if wanted in (_normal(c.code), _normal(c.name), _normal(c.label))]
-    if len(exact) == 1:
-        return exact[0]
-    tokens = _clinic_query_tokens(raw)
-    if not tokens:
-        return _one_or_ask(clinics, raw)
-    haystacks = {c.id: _clinic_tokens(c) for c in clinics}
-    vocabulary = set().union(*haystacks.values())
-    for attempt in (tokens, _corrected(tokens, vocabulary)):
-        found = [c for c in clinics if attempt <= haystacks[c.id]]
-        if found:
-            named = [c for c in found if attempt == _content_tokens(c.name, _CLINIC_FILLER)]
-            return _one_or_ask(named if len(named) == 1 else found, raw)
-    nearest = _closest(clinics, raw)
+    found = clinic_words.clinic_candidates(raw, clinics)
+    if found:
+        return _one_or_ask(found, raw)
+    nearest = clinic_words.closest_clinics(clinics, raw, MAX_CHOICES_SHOWN)
     raise ClinicNotFound(
         f'Sorry, I couldn\'t find a clinic called "{raw}". Clinics include '
         f"{_or_list(c.label for c in nearest)}.",
@@ -375,23 +230,9 @@ def match_appointment_type(session: Session, text: str) -> AppointmentTypeView:
     types = [appointment_type_view(t) for t in _all_types(session)]
     if not types:
         raise AppointmentTypeNotFound("Sorry, no appointment types are set up yet.")
-    wanted = _normal(raw)
-    exact = [t for t in types if wanted in (_normal(t.code), _normal(t.name))]
-    if len(exact) == 1:
-        return exact[0]
-    words = _tokens(raw)
-    codes = _synonym_codes(words)
-    if codes:
-        found = [t for code in codes for t in _types_for_code(types, code)]
-        if found:
-            return _one_type_or_ask(found)
-    content = {w for w in words if w not in _TYPE_FILLER}
-    haystacks = {t.id: _type_tokens(t) for t in types}
-    vocabulary = set().union(*haystacks.values())
-    for attempt in (content, _corrected(content, vocabulary)) if content else ():
-        found = [t for t in types if attempt <= haystacks[t.id]]
-        if found:
-            return _one_type_or_ask(found)
+    found = clinic_words.type_candidates(raw, types)
+    if found:
+        return _one_type_or_ask(found)
     raise AppointmentTypeNotFound(
         f'Sorry, I don\'t know the appointment type "{raw}". I can book '
         f"{_or_list(t.name.lower() for t in types)}.",
@@ -408,7 +249,7 @@ def _all_types(session: Session) -> list[AppointmentType]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Text matching
+# Asking (which words name which clinic or visit: `understanding.clinics`)
 
 
 def _checked_query(text: object, ask: str) -> str:
@@ -417,105 +258,6 @@ def _checked_query(text: object, ask: str) -> str:
     if len(text) > MAX_QUERY_CHARS:
         raise InvalidInput("That's a bit long for a name. " + ask)
     return " ".join(text.split())
-
-
-def _normal(text: str) -> str:
-    """Lower case, accents and apostrophes dropped, any other punctuation a space."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    folded = folded.lower().replace("'", "")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
-
-
-def _stem(word: str) -> str:
-    """Fold simple plurals so 'pediatric' and 'pediatrics', 'shot' and 'shots' agree."""
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def _tokens(text: str) -> list[str]:
-    return [_stem(w) for w in _normal(text).split()]
-
-
-def _content_tokens(text: str, filler: frozenset[str]) -> set[str]:
-    return {w for w in _tokens(text) if w not in filler}
-
-
-def _expand(text: str, aliases: dict[str, str]) -> str:
-    normal = f" {_normal(text)} "
-    for phrase in sorted(aliases, key=len, reverse=True):
-        normal = normal.replace(f" {phrase} ", f" {aliases[phrase]} ")
-    return normal.strip()
-
-
-def _clinic_query_tokens(raw: str) -> set[str]:
-    return _content_tokens(_expand(raw, CLINIC_ALIASES), _CLINIC_FILLER)
-
-
-def _initials(text: str) -> str:
-    skip = {"of", "the", "and", "at"}
-    return "".join(w[0] for w in _normal(text).split() if w not in skip)
-
-
-def _clinic_tokens(clinic: ClinicView) -> set[str]:
-    country = COUNTRY_NAMES.get(clinic.country, "")
-    words = " ".join(
-        (clinic.name, clinic.facility, clinic.city, clinic.code, clinic.service, country)
-    )
-    return set(_tokens(words)) | {_initials(clinic.facility), _normal(clinic.code).replace(" ", "")}
-
-
-def _type_tokens(appointment_type: AppointmentTypeView) -> set[str]:
-    return set(_tokens(f"{appointment_type.name} {appointment_type.code}"))
-
-
-def _corrected(tokens: set[str], vocabulary: set[str]) -> set[str]:
-    """Replace each unknown word with its closest known word (typos such as 'pediatircs')."""
-    fixed = set()
-    for token in tokens:
-        if token in vocabulary or len(token) < 4:
-            fixed.add(token)
-            continue
-        close = difflib.get_close_matches(token, vocabulary, n=1, cutoff=0.8)
-        fixed.add(close[0] if close else token)
-    return fixed
-
-
-# Words that name a kind of visit only when nothing more specific is said: "well child checkup" is
-# a well-child visit, not "a well-child visit or a wellness exam?".
-GENERIC_TYPE_PHRASES = frozenset({"checkup", "check up", "annual", "physical", "physical exam"})
-
-
-def _synonym_codes(words: list[str]) -> list[str]:
-    """Codes of the synonym phrases in `words`, longest phrases first, without overlaps; a
-    generic phrase ("checkup") counts only when no specific one was said."""
-    phrases = sorted(
-        ((tuple(_tokens(p)), code) for p, code in APPOINTMENT_TYPE_SYNONYMS.items()),
-        key=lambda item: len(item[0]),
-        reverse=True,
-    )
-    generic = {tuple(_tokens(p)) for p in GENERIC_TYPE_PHRASES}
-    taken = [False] * len(words)
-    codes: list[str] = []
-    specific: list[str] = []
-    for phrase, code in phrases:
-        n = len(phrase)
-        for i in range(len(words) - n + 1):
-            if tuple(words[i : i + n]) == phrase and not any(taken[i : i + n]):
-                taken[i : i + n] = [True] * n
-                if code not in codes:
-                    codes.append(code)
-                if phrase not in generic and code not in specific:
-                    specific.append(code)
-    return specific or codes
-
-
-def _types_for_code(types: list[AppointmentTypeView], code: str) -> list[AppointmentTypeView]:
-    by_code = [t for t in types if t.code == code]
-    if by_code:
-        return by_code
-    words = set(_tokens(code))
-    return [t for t in types if words <= _type_tokens(t)]
 
 
 def _one_or_ask(clinics: list[ClinicView], raw: str) -> ClinicView:
@@ -536,18 +278,6 @@ def _one_type_or_ask(types: list[AppointmentTypeView]) -> AppointmentTypeView:
     raise AmbiguousAppointmentType(
         f"Do you mean {_or_list(t.name.lower() for t in types)}?", choices=types
     )
-
-
-def _closest(clinics: list[ClinicView], raw: str) -> list[ClinicView]:
-    wanted = _normal(raw)
-
-    def score(clinic: ClinicView) -> float:
-        return max(
-            difflib.SequenceMatcher(None, wanted, _normal(text)).ratio()
-            for text in (clinic.name, clinic.facility, clinic.city)
-        )
-
-    return sorted(clinics, key=score, reverse=True)[:MAX_CHOICES_SHOWN]
 
 
 def _or_list(items: Iterable[str]) -> str:

@@ -29,6 +29,7 @@ from portal_core.config import Settings, load_settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput, LockedOut, PortalError, VerificationFailed
 from portal_core.models import Patient, PhoneLockout, SecurityAlert, VerifiedSession
+from understanding import numbers
 
 VERIFY_CHANNELS = ("sms", "voice", "web")
 MAX_SESSION_KEY_LENGTH = 80
@@ -211,85 +212,9 @@ def _impossible(year: int, month: int, day: int) -> InvalidInput:
     return InvalidInput(f"That isn't a real date. {_UNDERSTOOD}")
 
 
-_UNIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_TEEN_WORDS = (
-    "ten", "eleven", "twelve", "thirteen", "fourteen",
-    "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
-)  # fmt: skip
-_TENS_WORDS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_ORDINAL_WORDS = (
-    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-    "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
-    "seventeenth", "eighteenth", "nineteenth",
-)  # fmt: skip
-_WORD_VALUES = {
-    **{w: i for i, w in enumerate(_UNIT_WORDS)},
-    **{w: i + 10 for i, w in enumerate(_TEEN_WORDS)},
-    **{w: (i + 2) * 10 for i, w in enumerate(_TENS_WORDS)},
-    **{w: i + 1 for i, w in enumerate(_ORDINAL_WORDS)},
-    "twentieth": 20,
-    "thirtieth": 30,
-}
-
-
-def _spoken_numbers(text: str) -> str:
-    """'september eleventh nineteen eighty four' -> 'september 11 1984', as a caller says it.
-
-    Speech engines transcribe dates in words; the day is the first number said and the year is
-    the rest ('nineteen eighty four', 'nineteen oh five', 'two thousand and seven').
-    """
-    words = text.replace("-", " ").split()
-    month_at = next((i for i, w in enumerate(words) if w in _MONTHS), None)
-    if month_at is None or not any(w in _WORD_VALUES for w in words):
-        return text
-    before = _atoms(words[:month_at])
-    after = _atoms(words[month_at + 1 :])
-    if before:  # "the eleventh of september nineteen eighty four"
-        day, year = before[0], _year(after)
-    elif after:
-        day, year = after[0], _year(after[1:])
-    else:
-        return text
-    if not isinstance(day, int) or year is None:
-        return text
-    return f"{words[month_at]} {day} {year}"
-
-
-def _atoms(words: list[str]) -> list[int | str]:
-    """Number words as values, tens and units merged ('twenty one' -> 21); 'oh' and 'thousand'
-    kept as markers; anything else ('the', 'of', 'and', digits aside) dropped."""
-    atoms: list[int | str] = []
-    for word in words:
-        if word.isdigit():
-            atoms.append(int(word))
-        elif word in ("oh", "thousand", "hundred"):
-            atoms.append(word)
-        elif word in _WORD_VALUES:
-            value = _WORD_VALUES[word]
-            last = atoms[-1] if atoms else None
-            if isinstance(last, int) and last >= 20 and last % 10 == 0 and value < 10:
-                atoms[-1] = last + value
-            else:
-                atoms.append(value)
-    return atoms
-
-
-def _year(atoms: list[int | str]) -> int | None:
-    numbers = [a for a in atoms if isinstance(a, int)]
-    if "thousand" in atoms and numbers:
-        return numbers[0] * 1000 + sum(numbers[1:])
-    if "hundred" in atoms and numbers:
-        return numbers[0] * 100 + sum(numbers[1:])
-    if len(numbers) == 1 and numbers[0] >= 1000:
-        return numbers[0]
-    if len(numbers) == 2 and 10 <= numbers[0] <= 99 and numbers[1] <= 99:
-        return numbers[0] * 100 + numbers[1]
-    return None
-
-
 def _date_parts(value: str) -> tuple[int, int, int]:
     text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", value.strip().lower())
-    text = _spoken_numbers(text)
+    text = numbers.spoken_date(text, _MONTHS)
     compact = "".join(text.split())  # a voice keypad or speech engine may space the digits
     if _KEYPAD.fullmatch(compact):
         return int(compact[4:]), int(compact[:2]), int(compact[2:4])
@@ -312,60 +237,6 @@ def _check_birth_date(born: date, today: date) -> date:
     if born > today or born.year < EARLIEST_BIRTH_YEAR:
         raise InvalidInput("That date of birth doesn't look right. Please check it and try again.")
     return born
-
-
-_DIGIT_WORDS = {
-    word: str(n)
-    for n, words in enumerate(
-        ("zero oh o", "one won", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-    )
-    for word in words.split()
-}
-_TEEN_WORDS = {
-    word: str(n)
-    for n, word in enumerate(
-        ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen")
-        + ("eighteen", "nineteen"),
-        start=10,
-    )
-}
-_TENS_WORDS = {
-    word: str(n)
-    for n, word in enumerate(
-        ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"), start=2
-    )
-}
-_REPEATS = {"double": 2, "triple": 3}
-
-
-def spoken_digits(text: str) -> str:
-    """The digits in what someone typed or said: "1234", "one two three four", "oh five
-    double nine", "twelve thirty-four". Everything else is ignored; `verify` checks the count.
-    """
-    if not isinstance(text, str):
-        return ""
-    out: list[str] = []
-    repeat = 1
-    said = re.sub(r"\blast\s+(?:four|4)\b", " ", text[:200].lower())  # "my last four are ..."
-    tokens = re.findall(r"[a-z]+|\d+", said)
-    for i, token in enumerate(tokens):
-        following = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if token in _REPEATS:
-            repeat = _REPEATS[token]
-            continue
-        if token.isdigit():
-            out.append(token)
-        elif token in _DIGIT_WORDS:
-            out.append(_DIGIT_WORDS[token] * repeat)
-        elif token in _TEEN_WORDS:
-            out.append(_TEEN_WORDS[token])
-        elif token in _TENS_WORDS:
-            unit = following if following in _DIGIT_WORDS and following not in ("oh", "o") else ""
-            out.append(_TENS_WORDS[token] + ("" if unit else "0"))
-        elif token == "hundred":
-            out.append("00")
-        repeat = 1
-    return "".join(out)
 
 
 def _parse_last4(value: str) -> str:

@@ -32,6 +32,7 @@ from portal_core.models import Clinic, Message, MessageThread, Patient, Provider
 from portal_core.models.messaging import POOLS
 from portal_core.proxy import Capability
 from portal_core.safety import Finding
+from understanding.text import normalise
 
 MAX_BODY_CHARS = 4000
 MAX_SUBJECT_CHARS = 160
@@ -383,8 +384,10 @@ def route(
     name); then a named clinic (its nurses, or the pool named with it); then a pool by its
     words; then the category's default. Anything else is asked about rather than guessed.
     """
-    said = _normalize(to)
-    if category == "record_correction" or _CORRECTION.search(f"{said} {_normalize(body)}"):
+    said = normalise(to, possessives=True)
+    if category == "record_correction" or _CORRECTION.search(
+        f"{said} {normalise(body, possessives=True)}"
+    ):
         return _care_team(session, patient, "record_correction")
 
     pool = next((name for name, words in _POOL_WORDS.items() if words.search(said)), None)
@@ -476,7 +479,7 @@ def _leftover_words(said: str) -> list[str]:
 
 
 def _name_words(text: str) -> list[str]:
-    return [w for w in _leftover_words(_normalize(text)) if len(w) >= 3]
+    return [w for w in _leftover_words(normalise(text, possessives=True)) if len(w) >= 3]
 
 
 def _names_provider(words: Sequence[str], provider: Provider) -> bool:
@@ -579,8 +582,3 @@ def _clean(text: object, *, what: str) -> str:
     if len(text) > _HARD_CEILING:
         raise MessageTooLong()
     return free_text.clean(text).strip()
-
-
-def _normalize(text: str) -> str:
-    lowered = text.lower().replace("’", "'").replace("-", " ")
-    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", lowered).replace("'s ", " ").split())

@@ -7,7 +7,6 @@ asks it, so the bot's "book my son in" and the access gate can never disagree.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,6 +22,7 @@ from portal_core.database import Database
 from portal_core.errors import AccessDenied, InvalidInput, NotFound, PatientNotFound
 from portal_core.models import CareTeamMember, Clinic, Guardianship, Patient, ProxyGrant
 from portal_core.proxy import ADULT_AT, Capability, Decision, decide
+from understanding import relations
 
 MAX_REFERENCE_LENGTH = 200
 # A proxy grant lasts at most one year. Consent that never has to be renewed stops being a
@@ -385,52 +385,7 @@ def _relationship(me: Patient, other: Patient, is_guardian: bool) -> str:
     return "other"
 
 
-# --- Understanding "my son" --------------------------------------------------------------
-
-_SELF_WORDS = frozenset({"me", "myself", "self", "mine", "i", "im", "own"})
-# "my knee", "my doctor", "my lisinopril": the speaker's own, unless "my" is followed by someone
-# else ("my cousin", "my neighbor"), who is then nobody the speaker can act for.
-_OTHER_PEOPLE = frozenset({
-    "cousin", "cousins", "niece", "nephew", "aunt", "uncle", "grandma", "grandmother", "grandpa",
-    "grandfather", "grandson", "granddaughter", "grandchild", "grandkid", "grandkids", "friend",
-    "friends", "neighbor", "neighbour", "boyfriend", "girlfriend", "fiance", "fiancee",
-    "roommate", "stepson", "stepdaughter", "stepmom", "stepdad", "inlaw", "in-law",
-    "mother-in-law", "father-in-law", "coworker", "boss", "buddy",
-})  # fmt: skip
-# word -> (relationship, sexes it fits); "U" (unknown) always fits, so an unrecorded sex never
-# hides the right person, it only makes the answer ambiguous.
-_RELATION_SPELLINGS = (
-    ("son sons boy boys", "child", "MU"),
-    ("daughter daughters girl girls", "child", "FU"),
-    (
-        "kid kids child children kiddo kiddos baby teen teenager dependent dependents "
-        "oldest eldest youngest",
-        "child",
-        "MFU",
-    ),
-    ("wife", "spouse", "FU"),
-    ("husband hubby", "spouse", "MU"),
-    ("spouse partner", "spouse", "MFU"),
-    ("mom mum mother mommy mama", "parent", "FU"),
-    ("dad father daddy papa", "parent", "MU"),
-    ("parent parents", "parent", "MFU"),
-    ("brother", "sibling", "MU"),
-    ("sister", "sibling", "FU"),
-    ("sibling siblings", "sibling", "MFU"),
-)
-_RELATION_WORDS: dict[str, tuple[str, frozenset[str]]] = {
-    word: (relation, frozenset(sexes))
-    for spellings, relation, sexes in _RELATION_SPELLINGS
-    for word in spellings.split()
-}
-_RELATION_WORDS["little one"] = ("child", frozenset("MFU"))
-_OLDEST = frozenset({"oldest", "eldest", "older", "elder", "big"})
-_YOUNGEST = frozenset({"youngest", "younger", "little", "baby"})
-
-
-def relation_words() -> frozenset[str]:
-    """The words that name a family relation ("daughter", "wife", "kids")."""
-    return frozenset(w for phrase in _RELATION_WORDS for w in phrase.split())
+# --- Understanding "my son" (the words: `understanding.relations`) ------------------------
 
 
 def _reference_words(reference: str) -> list[str]:
@@ -438,18 +393,7 @@ def _reference_words(reference: str) -> list[str]:
         raise InvalidInput('Who is this for? You can say "me" or a family member\'s name.')
     if len(reference) > MAX_REFERENCE_LENGTH:
         raise InvalidInput("That's a bit long. Please just tell me the person's first name.")
-    return _words(re.sub(r"'s\b", "", _fold(reference)))  # "noah's" -> "noah"
-
-
-def _fold(text: str) -> str:
-    """Lowercase without accents, so "Zoë" and "zoe" are the same name."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-
-
-def _words(text: str) -> list[str]:
-    """Words without punctuation; apostrophes vanish, so "D'Andre" and "DAndre" match."""
-    return re.sub(r"[^\w\s-]", " ", text.replace("'", "")).split()
+    return relations.reference_words(reference)
 
 
 def _resolve(
@@ -469,9 +413,9 @@ def _resolve(
             allowed = [m for m in by_relation if m.can(capability)]
             by_relation = allowed or by_relation
         return _one(by_relation)
-    if any(w in _SELF_WORDS for w in words):
+    if any(w in relations.SELF_WORDS for w in words):
         return members[0]
-    if "my" in words and not any(w in _OTHER_PEOPLE for w in words):
+    if "my" in words and not any(w in relations.OTHER_PEOPLE for w in words):
         return members[0]
     raise _not_found(members, capability)
 
@@ -482,7 +426,7 @@ def _name_matches(members: list[FamilyMemberView], words: list[str]) -> list[Fam
     joined = f" {' '.join(words)} "
     found = []
     for member in members:
-        name = " ".join(_words(_fold(member.first_name)))
+        name = relations.name_words(member.first_name)
         if name and (f" {name} " in joined or f" {name}s " in joined):
             found.append(member)
     return found
@@ -493,7 +437,7 @@ def _relation_matches(
 ) -> list[FamilyMemberView] | None:
     """None when no relationship word was said; otherwise everyone any of the words fits."""
     phrases = [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
-    wanted = [_RELATION_WORDS[w] for w in phrases if w in _RELATION_WORDS]
+    wanted = [relations.RELATION_WORDS[w] for w in phrases if w in relations.RELATION_WORDS]
     if not wanted:
         return None
     return [
@@ -503,10 +447,10 @@ def _relation_matches(
 
 def _by_order(matches: list[FamilyMemberView], words: list[str]) -> list[FamilyMemberView]:
     """Pick by age for "my oldest" or "my youngest"; two people the same age stay ambiguous."""
-    if any(w in _OLDEST for w in words):
+    if any(w in relations.OLDEST for w in words):
         top = max(m.age for m in matches)
         return [m for m in matches if m.age == top]
-    if any(w in _YOUNGEST for w in words):
+    if any(w in relations.YOUNGEST for w in words):
         low = min(m.age for m in matches)
         return [m for m in matches if m.age == low]
     return matches

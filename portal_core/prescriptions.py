@@ -13,12 +13,11 @@ the medication is picked up, which is when the new supply starts.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from difflib import SequenceMatcher, get_close_matches
+from difflib import get_close_matches
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,6 +50,8 @@ from portal_core.models import (
     RenewalRequest,
 )
 from portal_core.proxy import Capability
+from understanding import medications
+from understanding.text import normalise
 
 OPEN_REFILL_STATUSES = ("requested", "in_progress", "ready")
 REFILL_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -69,116 +70,6 @@ REFILL_STATUS_TEXT = {
 }
 MAX_QUERY_CHARS = 200
 MAX_NOTE_CHARS = 2000
-
-# How people name their medications. Lay phrases map to the generics (or, for dosage forms,
-# words found in the name, strength or instructions) that identify them on a prescription.
-LAY_TERMS: dict[str, tuple[str, ...]] = {
-    "blood pressure": (
-        "lisinopril", "amlodipine", "losartan", "valsartan", "olmesartan", "irbesartan",
-        "hydrochlorothiazide", "chlorthalidone", "metoprolol", "atenolol", "carvedilol",
-        "enalapril", "benazepril", "ramipril", "nifedipine", "diltiazem", "spironolactone",
-        "clonidine", "hydralazine",
-    ),
-    "cholesterol": (
-        "atorvastatin", "simvastatin", "rosuvastatin", "pravastatin", "lovastatin", "ezetimibe",
-    ),
-    "diabetes": (
-        "metformin", "glipizide", "glimepiride", "glyburide", "insulin", "sitagliptin",
-        "semaglutide", "dulaglutide", "liraglutide", "empagliflozin", "dapagliflozin",
-        "pioglitazone",
-    ),
-    "thyroid": ("levothyroxine", "liothyronine", "methimazole"),
-    "inhaler": ("inhaler", "inhalation", "inhale", "hfa", "puff", "diskus", "respimat"),
-    "allergy": (
-        "cetirizine", "loratadine", "fexofenadine", "montelukast", "fluticasone", "azelastine",
-        "diphenhydramine", "hydroxyzine",
-    ),
-    "stomach": ("omeprazole", "pantoprazole", "esomeprazole", "famotidine", "ondansetron"),
-    "mood": (
-        "sertraline", "fluoxetine", "escitalopram", "citalopram", "bupropion", "venlafaxine",
-        "duloxetine", "paroxetine", "buspirone", "trazodone",
-    ),
-    "pain": (
-        "ibuprofen", "naproxen", "acetaminophen", "meloxicam", "tramadol", "oxycodone",
-        "hydrocodone", "gabapentin", "cyclobenzaprine", "methocarbamol",
-    ),
-    "sleep": ("zolpidem", "trazodone", "melatonin", "eszopiclone"),
-    "water pill": ("furosemide", "hydrochlorothiazide", "chlorthalidone", "spironolactone"),
-    "blood thinner": ("warfarin", "apixaban", "rivaroxaban", "clopidogrel", "dabigatran"),
-    "adhd": ("methylphenidate", "amphetamine", "dextroamphetamine", "lisdexamfetamine"),
-    "birth control": ("norethindrone", "levonorgestrel", "drospirenone", "norgestimate"),
-    "migraine": ("sumatriptan", "rizatriptan", "topiramate"),
-    "antibiotic": (
-        "amoxicillin", "azithromycin", "cephalexin", "doxycycline", "ciprofloxacin",
-        "sulfamethoxazole", "clindamycin", "nitrofurantoin",
-    ),
-}  # fmt: skip
-LAY_SYNONYMS: dict[str, str] = {
-    "bp": "blood pressure",
-    "hypertension": "blood pressure",
-    "statin": "cholesterol",
-    "lipid": "cholesterol",
-    "sugar": "diabetes",
-    "blood sugar": "diabetes",
-    "diabetic": "diabetes",
-    "puffer": "inhaler",
-    "asthma": "inhaler",
-    "rescue inhaler": "inhaler",
-    "allergies": "allergy",
-    "reflux": "stomach",
-    "heartburn": "stomach",
-    "acid": "stomach",
-    "nausea": "stomach",
-    "depression": "mood",
-    "anxiety": "mood",
-    "antidepressant": "mood",
-    "painkiller": "pain",
-    "pain killer": "pain",
-    "pain pill": "pain",
-    "sleeping pill": "sleep",
-    "sleeping": "sleep",
-    "insomnia": "sleep",
-    "diuretic": "water pill",
-    "anticoagulant": "blood thinner",
-    "contraceptive": "birth control",
-    "headache": "migraine",
-    "antibiotics": "antibiotic",
-}
-BRAND_NAMES: dict[str, str] = {
-    "zestril": "lisinopril", "prinivil": "lisinopril", "norvasc": "amlodipine",
-    "cozaar": "losartan", "diovan": "valsartan", "toprol": "metoprolol",
-    "lopressor": "metoprolol", "tenormin": "atenolol", "coreg": "carvedilol",
-    "hctz": "hydrochlorothiazide", "microzide": "hydrochlorothiazide", "lasix": "furosemide",
-    "lipitor": "atorvastatin", "zocor": "simvastatin", "crestor": "rosuvastatin",
-    "zetia": "ezetimibe", "glucophage": "metformin", "januvia": "sitagliptin",
-    "ozempic": "semaglutide", "trulicity": "dulaglutide", "jardiance": "empagliflozin",
-    "synthroid": "levothyroxine", "levoxyl": "levothyroxine", "ventolin": "albuterol",
-    "proair": "albuterol", "proventil": "albuterol", "flovent": "fluticasone",
-    "flonase": "fluticasone", "advair": "fluticasone", "singulair": "montelukast",
-    "zyrtec": "cetirizine", "claritin": "loratadine", "allegra": "fexofenadine",
-    "prilosec": "omeprazole", "protonix": "pantoprazole", "nexium": "esomeprazole",
-    "pepcid": "famotidine", "zofran": "ondansetron", "zoloft": "sertraline",
-    "prozac": "fluoxetine", "lexapro": "escitalopram", "celexa": "citalopram",
-    "wellbutrin": "bupropion", "effexor": "venlafaxine", "cymbalta": "duloxetine",
-    "motrin": "ibuprofen", "advil": "ibuprofen", "aleve": "naproxen",
-    "tylenol": "acetaminophen", "mobic": "meloxicam", "neurontin": "gabapentin",
-    "flexeril": "cyclobenzaprine", "ambien": "zolpidem", "adderall": "amphetamine",
-    "ritalin": "methylphenidate", "vyvanse": "lisdexamfetamine", "coumadin": "warfarin",
-    "eliquis": "apixaban", "xarelto": "rivaroxaban", "plavix": "clopidogrel",
-    "imitrex": "sumatriptan", "maxalt": "rizatriptan", "topamax": "topiramate",
-    "epipen": "epinephrine", "amoxil": "amoxicillin", "zithromax": "azithromycin",
-    "keflex": "cephalexin", "bactrim": "sulfamethoxazole", "valtrex": "valacyclovir",
-}  # fmt: skip
-_FILLER_WORDS = (
-    "a an the my our his her their its me i we you he she they this that these those it "
-    "is are was be want need needs would like to get some more again please can could "
-    "order request refill refills renew renewal medication medications medicine medicines "
-    "med meds pill pills tablet tablets capsule capsules prescription prescriptions rx "
-    "for of on with and or one stuff thing"
-)
-_FILLER = frozenset(_FILLER_WORDS.split())
-NAME_CUTOFF = 0.8
-NAME_TIE_WINDOW = 0.05
 
 
 # ----------------------------------------------------------------------------------------- errors
@@ -623,7 +514,7 @@ def find_medication(
         today = _local_today(patient, now)
         latest = _latest_refill_statuses(session, patient_id)
         prescriptions = _prescriptions(session, patient_id)
-        matches = match_medications(query, prescriptions)
+        matches = medications.match_medications(query, prescriptions)
         views = [_medication_view(rx, patient, today, latest.get(rx.id)) for rx in matches]
         if not views:
             failure = _not_found(query, prescriptions, _whose(actor, patient))
@@ -646,86 +537,6 @@ def find_medication(
     if failure is not None:
         raise failure
     return views[0]
-
-
-def match_medications(text: str, prescriptions: Sequence[Prescription]) -> list[Prescription]:
-    """The prescriptions `text` could mean, best first (empty when nothing fits)."""
-    normal = _normalize(text)
-    tokens = normal.split()
-    words = [t for t in tokens if t not in _FILLER and not t.isdigit() and len(t) >= 3]
-    numbers = {t for t in tokens if t.replace(".", "", 1).isdigit()}
-
-    scored = [(rx, _name_score(words, rx)) for rx in prescriptions]
-    best = max((score for _, score in scored), default=0.0)
-    if best >= NAME_CUTOFF:
-        found = [rx for rx, score in scored if score >= best - NAME_TIE_WINDOW]
-    else:
-        found = [rx for rx in prescriptions if _fits_description(normal, words, rx)]
-    found = _prefer(found, lambda rx: bool(rx.active))
-    found = _prefer(found, lambda rx: bool(numbers & _numbers(rx.strength)))
-    return found
-
-
-def _prefer(items: list[Prescription], keep: Callable[[Prescription], bool]) -> list[Prescription]:
-    """Narrow to the items that pass `keep`, unless none do."""
-    narrowed = [item for item in items if keep(item)]
-    return narrowed or items
-
-
-def _normalize(text: str) -> str:
-    lowered = text.lower().replace("’", "'").replace("-", " ")
-    return " ".join(re.sub(r"[^a-z0-9.' ]+", " ", lowered).replace("'s", "").split())
-
-
-def _generic_name(token: str) -> str:
-    """Brand names (and near misses such as 'ventilin') stand for their generic."""
-    if token in BRAND_NAMES:
-        return BRAND_NAMES[token]
-    if len(token) >= 5 and token not in _FILLER:
-        close = get_close_matches(token, BRAND_NAMES, n=1, cutoff=0.85)
-        if close:
-            return BRAND_NAMES[close[0]]
-    return token
-
-
-def _name_score(words: Iterable[str], rx: Prescription) -> float:
-    """How well any spoken word matches any word of the medication's name (0 to 1)."""
-    best = 0.0
-    name_words = [w for w in _normalize(rx.medication).split() if len(w) >= 3]
-    spoken = {form for word in words for form in (word, _generic_name(word))}
-    for word in spoken:
-        for name_word in name_words:
-            if word == name_word:
-                return 1.0
-            if len(word) >= 4 and name_word.startswith(word):
-                score = 0.95
-            else:
-                score = SequenceMatcher(None, word, name_word).ratio()
-            best = max(best, score)
-    return best
-
-
-_LAY_PHRASES = {**{term: term for term in LAY_TERMS}, **LAY_SYNONYMS}
-_LAY_SINGLE_WORDS = [phrase for phrase in _LAY_PHRASES if " " not in phrase and len(phrase) >= 4]
-
-
-def _fits_description(normal: str, words: Sequence[str], rx: Prescription) -> bool:
-    """Does a lay description in the text ("inhaler", "water pill") fit this prescription?"""
-    terms = {_LAY_PHRASES[p] for p in _LAY_PHRASES if re.search(rf"\b{re.escape(p)}\b", normal)}
-    for word in words:  # misspelled single-word descriptions: "inhailer", "thyriod"
-        close = get_close_matches(word, _LAY_SINGLE_WORDS, n=1, cutoff=0.8)
-        if close:
-            terms.add(_LAY_PHRASES[close[0]])
-    haystack = _normalize(f"{rx.medication} {rx.strength} {rx.instructions}")
-    return any(
-        re.search(rf"\b{re.escape(marker)}", haystack)
-        for term in terms
-        for marker in LAY_TERMS[term]
-    )
-
-
-def _numbers(text: str) -> set[str]:
-    return set(re.findall(r"\d+(?:\.\d+)?", text))
 
 
 def _not_found(query: str, prescriptions: Sequence[Prescription], whose: str) -> NotFound:
@@ -1085,7 +896,11 @@ def list_pharmacies(db: Database) -> list[PharmacyView]:
 def find_pharmacy(db: Database, text: str) -> PharmacyView:
     """The pharmacy `text` names ("main pharmacy", "the one at Darnall", its code)."""
     query = _clean_text(text, limit=MAX_QUERY_CHARS, what="pharmacy name")
-    words = [w for w in _normalize(query).split() if w not in _PHARMACY_FILLER and len(w) >= 3]
+    words = [
+        w
+        for w in normalise(query, possessives=True).split()
+        if w not in _PHARMACY_FILLER and len(w) >= 3
+    ]
     if not words:
         raise InvalidInput("Which pharmacy would you like? You can say its name.")
     with db.transaction() as session:
@@ -1117,7 +932,7 @@ _PHARMACY_FILLER = frozenset({"pharmacy", "the", "one", "at", "on", "in", "near"
 
 def _pharmacy_score(words: Sequence[str], pharmacy: Pharmacy, place: str) -> float:
     """Share of the spoken words found (allowing typos) in the pharmacy's name, code or place."""
-    haystack = _normalize(f"{pharmacy.name} {pharmacy.code} {place}").split()
+    haystack = normalise(f"{pharmacy.name} {pharmacy.code} {place}", possessives=True).split()
     hits = 0.0
     for word in words:
         close = get_close_matches(word, haystack, n=1, cutoff=0.8)

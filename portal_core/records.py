@@ -28,6 +28,7 @@ from portal_core.ids import require_id as _require_id
 from portal_core.models import Immunization, LabResult, Patient, Report
 from portal_core.models.records import REPORT_KINDS
 from portal_core.proxy import Capability
+from understanding.text import normalise
 
 NOT_REVIEWED = "not yet reviewed by your care team"
 MAX_LIMIT = 100
@@ -196,7 +197,7 @@ def find_result_type(text: str) -> ResultType | None:
     """What kind of record `text` asks about ("blood work", "my MRI", "biopsy"), or None."""
     if not isinstance(text, str) or len(text) > MAX_QUERY_CHARS:
         return None
-    normal = _normalize(text)
+    normal = normalise(text)
     best: tuple[bool, int, ResultType] | None = None
     for result_type, phrases in RESULT_TYPES:
         for phrase in phrases:
@@ -223,13 +224,8 @@ _SINGLE_WORDS = {
 }
 
 
-def _normalize(text: str) -> str:
-    lowered = text.lower().replace("’", "'").replace("-", " ")
-    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", lowered).split())
-
-
 def _mentions(text: str, terms: Sequence[str]) -> bool:
-    normal = _normalize(text)
+    normal = normalise(text)
     return any(re.search(rf"\b{re.escape(term)}", normal) for term in terms)
 
 
@@ -238,7 +234,7 @@ def _terms_for(text: str, kinds: Sequence[str]) -> tuple[str, ...]:
     result_type = find_result_type(text)
     if result_type is not None and result_type.kind in kinds:
         return result_type.terms
-    return (_normalize(text),)
+    return (normalise(text),)
 
 
 # ----------------------------------------------------------------------------------- services
@@ -525,7 +521,7 @@ def _query_terms(text: str | None, kinds: Sequence[str]) -> tuple[str, ...]:
         return ()
     if not isinstance(text, str) or len(text) > MAX_QUERY_CHARS:
         raise InvalidInput("Sorry, I couldn't tell which test you mean. Could you say it shorter?")
-    if not _normalize(text):
+    if not normalise(text):
         return ()
     return _terms_for(text, kinds)
 

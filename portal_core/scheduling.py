@@ -59,8 +59,11 @@ from portal_core.models import (
     Slot,
 )
 from portal_core.proxy import Capability
-from portal_core.when import DEFAULT_WINDOW_DAYS, MAX_AHEAD_DAYS, TIMES_OF_DAY
 
+# A search with no dates looks this far ahead; nothing is offered or searched beyond the horizon.
+DEFAULT_WINDOW_DAYS = 28
+MAX_AHEAD_DAYS = 180
+TIMES_OF_DAY = ("morning", "afternoon", "evening")
 # Nobody can get to the clinic for a slot that starts in ten minutes; the clinic's front desk
 # handles anything sooner.
 BOOKING_LEAD_TIME = timedelta(hours=1)

@@ -32,6 +32,9 @@ FORBIDDEN: Mapping[str, frozenset[str]] = {
     "channel_state": _ABOVE_THE_CHANNELS | _SERVERS,
     # Renderers turn words into words for a channel: no state, no servers.
     "wording": _ABOVE_THE_CHANNELS | _SERVERS | {"channel_state"},
+    # Words to ids and values: it reads the domain's views and constants, never the channels.
+    # (portal_core's word-taking services, e.g. prescriptions.find_medication, still call it.)
+    "understanding": _ABOVE_THE_CHANNELS | _SERVERS | {"channel_state", "wording"},
 }
 
 # (importing module, imported module) -> why it is allowed. Keep it short; every entry must still

@@ -25,12 +25,13 @@ from bot.actions.conversation import (
 )
 from bot.actions.follow_up import offer
 from bot.actions.task_form import TaskFormValidator, look_up, subject_id, yes_no
-from portal_core import choices, clinics, people, scheduling
+from portal_core import clinics, people, scheduling
 from portal_core.actors import Actor
 from portal_core.clinics import AppointmentTypeView, ClinicView, to_local
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
-from portal_core.when import When, parse_when, with_time_of_day
+from understanding import choices
+from understanding.when import When, parse_when, with_time_of_day
 
 REQUEST = "request"
 PICK_FROM = "Please pick 1 to {count}, or tell me another day."
@@ -92,7 +93,7 @@ def read_slot_pick(
 ) -> tuple[choices.Pick, dict[str, Any]]:
     """What the latest message did with the offered times, and the slots that follow from it.
 
-    A button's payload picks its time; words are read by `portal_core.choices`. Out of range,
+    A button's payload picks its time; words are read by `understanding.choices`. Out of range,
     several fits or no fit is said here and the offer is shown again (narrowed to the times that
     fit); a new day ("no, Thursday") searches again.
     """

@@ -31,6 +31,7 @@ from bot.actions.history import FORM_CAPABILITY, LastTask, last_task, subject_of
 from bot.actions.task_form import TASK_SLOTS, reset_task_slots
 from portal_core import clinics, people, records
 from portal_core.errors import PortalError
+from understanding import relations
 
 FILLER = frozenset({
     "and", "what", "whats", "about", "how", "the", "a", "an", "one", "ones", "my", "her", "his",
@@ -119,8 +120,8 @@ def _has_content(tracker: Tracker, text: str) -> bool:
         family = people.family_members(portal.database(), speaker.actor, now=portal.now())
         names = {m.first_name.lower() for m in family}
         names |= {f"{n}s" for n in names}
-    relations = people.relation_words()
-    return any(w not in FILLER and w not in names and w not in relations for w in words)
+    kin = relations.relation_words()
+    return any(w not in FILLER and w not in names and w not in kin for w in words)
 
 
 # A person and a kind of record, in words the model may not know ("sofias shots"): the task that

@@ -41,6 +41,7 @@ from bot.actions.history import FORM_CAPABILITY, is_elliptical, last_task, subje
 from portal_core import access, identity, people
 from portal_core.errors import LockedOut, PortalError, PremiumRequired
 from portal_core.proxy import Capability
+from understanding import numbers, relations
 
 STOPPED = "OK, I've stopped that. Nothing was changed. What else can I help with?"
 YES_OR_NO = "Sorry, I need a yes or a no."
@@ -120,7 +121,7 @@ def _verified_now(events: list[EventType]) -> bool:
 
 def _answers_identity(text: str) -> bool:
     """A date of birth or DoD digits, typed or spoken ("5512", "may tenth nineteen eighty six")."""
-    if len(identity.spoken_digits(text)) >= 4:
+    if len(numbers.spoken_digits(text)) >= 4:
         return True
     try:
         identity.parse_date_of_birth(text)
@@ -457,7 +458,7 @@ class TaskFormValidator(FormValidationAction):
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "dod_last4":
             return {}
-        return {"dod_last4": identity.spoken_digits(latest_text(tracker))[:20]}
+        return {"dod_last4": numbers.spoken_digits(latest_text(tracker))[:20]}
 
     def validate_dod_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -522,7 +523,7 @@ class TaskFormValidator(FormValidationAction):
             return None if self.asks_for_whom else "me"
         if member.is_self:
             request = str(tracker.get_slot("task_request") or latest_text(tracker))
-            explicit = re.search(r"\b(?:i|me|my|myself|mine)\b", request, re.I)
+            explicit = relations.names_the_speaker(request)
             return "me" if explicit or not self.asks_for_whom else None
         return member.first_name
 

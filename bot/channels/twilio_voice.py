@@ -57,6 +57,8 @@ from portal_core import clinics, identity, prescriptions, safety
 from portal_core.config import load_settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
+from understanding import medications, numbers
+from understanding.text import normalise
 from wording import speech
 from wording.speech import Pause, Speech
 
@@ -112,10 +114,8 @@ KEYPAD_DIGITS = {"dob": 8, "dod_last4": 4}
 _KEYPAD_QUESTIONS = {
     " ".join(QUESTIONS[slot]["voice"].split()): digits for slot, digits in KEYPAD_DIGITS.items()
 }
-_SPOKEN_NUMBERS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
-}  # fmt: skip
+# A phone menu has at most nine buttons, and nobody says "the ninth".
+_SPOKEN_NUMBERS = numbers.cardinals(1, 9) | numbers.ordinals(5)
 _SID = re.compile(rf"[A-Za-z0-9]{{2,{MAX_SID_LENGTH}}}")
 _CHOICE_FILLER = re.compile(r"^(?:press|number|option|choice|the|say)\s+|\s+please$")
 
@@ -313,7 +313,7 @@ def chosen(choices: Sequence[Choice], *, digits: str = "", said: str = "") -> st
         if len(digits) == 1 and digits.isdigit() and 1 <= int(digits) <= len(choices):
             return choices[int(digits) - 1].payload
         return None
-    words = _normal(said)
+    words = normalise(said)
     if not words or not choices:
         return None
     words = _CHOICE_FILLER.sub("", words).strip()
@@ -321,13 +321,9 @@ def chosen(choices: Sequence[Choice], *, digits: str = "", said: str = "") -> st
     if number is not None:
         return choices[number - 1].payload if 1 <= number <= len(choices) else None
     for choice in choices:
-        if words == _normal(choice.title):
+        if words == normalise(choice.title):
             return choice.payload
     return None
-
-
-def _normal(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
 
 
 def keypad_digits(requested_slot: str | None, reply: Reply) -> int | None:
@@ -486,9 +482,9 @@ def speech_hints(db: Database | None) -> str:
             names += [p.name for p in prescriptions.list_pharmacies(db)]
         except Exception:  # noqa: BLE001 - hints only help; a call goes on without them
             log.exception("could not read clinic names for speech hints")
-    medications = {m for generics in prescriptions.LAY_TERMS.values() for m in generics}
-    medications |= set(prescriptions.BRAND_NAMES) | set(prescriptions.BRAND_NAMES.values())
-    names += list(prescriptions.LAY_TERMS) + sorted(medications)
+    drugs = {m for generics in medications.LAY_TERMS.values() for m in generics}
+    drugs |= set(medications.BRAND_NAMES) | set(medications.BRAND_NAMES.values())
+    names += list(medications.LAY_TERMS) + sorted(drugs)
     seen: set[str] = set()
     kept: list[str] = []
     for name in names:

@@ -8,7 +8,6 @@ import pytest
 
 from portal_core import clinics
 from portal_core.clinics import (
-    APPOINTMENT_TYPE_SYNONYMS,
     AmbiguousAppointmentType,
     AmbiguousClinic,
     AppointmentTypeNotFound,
@@ -19,6 +18,7 @@ from portal_core.database import Database
 from portal_core.errors import InvalidInput, NotFound
 from portal_core.models import AppointmentType, BookingPolicy, Clinic
 from tests.factories import make_clinic
+from understanding.clinics import APPOINTMENT_TYPE_SYNONYMS
 
 # The demo population's appointment types (portal_core/seed.py), as codes, names, clipboards.
 TYPES = {

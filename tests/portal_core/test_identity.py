@@ -195,24 +195,6 @@ def test_today_defaults_to_the_clock() -> None:
         identity.parse_date_of_birth(f"12/31/{date.today().year + 1}")
 
 
-@pytest.mark.parametrize(
-    ("said", "digits"),
-    [
-        ("1234", "1234"),
-        ("it's 0 5 9 9", "0599"),
-        ("one two three four", "1234"),
-        ("oh five double nine", "0599"),
-        ("twelve thirty-four", "1234"),
-        ("My last four are 4821", "4821"),
-        ("last 4: nine nine one two", "9912"),
-        ("no idea", ""),
-        ("9" * 10_000, "9" * 200),
-    ],
-)
-def test_spoken_digits(said: str, digits: str) -> None:
-    assert identity.spoken_digits(said) == digits
-
-
 # --- Verification ------------------------------------------------------------------------
 
 

@@ -51,8 +51,8 @@ from portal_core.scheduling import (
     SlotNotFound,
     SlotTooSoon,
 )
-from portal_core.when import parse_when
 from tests.factories import make_clinic, make_family, make_patient, make_provider
+from understanding.when import parse_when
 
 # Wednesday 25 November 2026, 9:00 AM in Texas; Thanksgiving is the next day.
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from portal_core.errors import InvalidInput
-from portal_core.when import parse_when, with_time_of_day
+from understanding.when import parse_when, with_time_of_day
 
 # Wednesday 25 November 2026, 16:00 UTC: 10:00 in Texas, 01:00 Thursday in Japan.
 NOW = datetime(2026, 11, 25, 16, 0, tzinfo=timezone.utc)

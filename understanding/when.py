@@ -15,10 +15,8 @@ from zoneinfo import ZoneInfo
 from dateparser.search import search_dates
 
 from portal_core.errors import InvalidInput
-
-DEFAULT_WINDOW_DAYS = 28
-MAX_AHEAD_DAYS = 180
-TIMES_OF_DAY = ("morning", "afternoon", "evening")
+from portal_core.scheduling import DEFAULT_WINDOW_DAYS, MAX_AHEAD_DAYS
+from understanding.text import fold
 
 _SHORTHAND = {
     r"\btmrw\b|\btmr\b|\btmw\b|\btomoro\b|\btomorow\b|\btommorow\b|\btommorrow\b": "tomorrow",
@@ -64,7 +62,7 @@ class When:
 
 
 def _clean(text: str) -> str:
-    lowered = " ".join(text.lower().replace("’", "'").split())
+    lowered = " ".join(fold(text).split())  # not `normalise`: "a.m.", "3/14" keep their marks
     for pattern, replacement in _SHORTHAND.items():
         lowered = re.sub(pattern, replacement, lowered)
     return lowered

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from portal_core.choices import (
+from understanding.choices import (
     AMBIGUOUS,
     CHOSEN,
     NO_MATCH,

@@ -20,6 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from understanding import numbers
+from understanding.text import fold
+
 CHOSEN = "chosen"
 AMBIGUOUS = "ambiguous"
 OUT_OF_RANGE = "out_of_range"
@@ -27,15 +30,9 @@ NONE_OF_THESE = "none_of_these"
 NO_MATCH = "no_match"
 NOT_A_CHOICE = "not_a_choice"
 
-_NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-}  # fmt: skip
+_NUMBER_WORDS = numbers.cardinals(1, 12)  # a place in the list, or an hour on the clock
 _MINUTE_WORDS = {"fifteen": 15, "thirty": 30, "forty five": 45, "forty-five": 45, "half": 30}
-_ORDINALS = {
-    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
-    "fifth": 4, "5th": 4, "top": 0,
-}  # fmt: skip
+_ORDINALS = {word: n - 1 for word, n in numbers.ordinals(5, typed=True).items()} | {"top": 0}
 _LATEST = re.compile(r"\b(?:last|latest|later|late one|bottom)\b")
 _EARLIEST = re.compile(r"\b(?:earliest|earlier|soonest|sooner)\b")
 _WEEKDAYS = {
@@ -175,7 +172,7 @@ def names_a_day(text: str) -> bool:
 
 
 def _normal(text: str) -> str:
-    lowered = str(text or "").lower().replace("’", "'")
+    lowered = fold(text)  # not `normalise`: "10:30", "#2", "a.m." and "pa-c" keep their marks
     lowered = re.sub(r"[^\w\s:'#.-]", " ", lowered)
     return " ".join(lowered.replace(" .", " ").split()).strip(" .")
 
