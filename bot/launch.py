@@ -141,6 +141,9 @@ def run_rasa(args: argparse.Namespace) -> None:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     import rasa.__main__
 
+    from bot import rasa_speedups
+
+    rasa_speedups.apply()
     sys.argv = rasa_argv(args, token)
     rasa.__main__.main()
 

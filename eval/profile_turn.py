@@ -95,7 +95,7 @@ def wrap_async(owner: Any, name: str, key: str) -> None:
     setattr(owner, name, wrapper)
 
 
-def instrument() -> None:
+def instrument(speedups: bool) -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.lock_store import RedisLockStore
     from rasa.core.tracker_store import SQLTrackerStore
@@ -108,7 +108,12 @@ def instrument() -> None:
         return NLU_GROUPS.get(name, f"graph: other ({name})")
 
     wrap_sync(GraphNode, "__call__", node_key)
+    if speedups:  # what bot/launch.py runs in production
+        from bot import rasa_speedups
+
+        rasa_speedups.apply()
     wrap_async(RemoteAction, "run", "action round trip (HTTP + action server)")
+    wrap_sync(RemoteAction, "_validate_action_result", "  of which: response validation (Rasa)")
     wrap_async(SQLTrackerStore, "retrieve", "tracker store: load (PostgreSQL)")
     wrap_async(SQLTrackerStore, "save", "tracker store: save (PostgreSQL)")
     for method in ("get_lock", "save_lock", "delete_lock"):
@@ -249,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "genesis.tar.gz")
     parser.add_argument("--conversations", type=int, default=12)
+    parser.add_argument(
+        "--without-speedups",
+        action="store_true",
+        help="Rasa as installed, without bot/rasa_speedups.py (the 'before' figure)",
+    )
     args = parser.parse_args(argv)
 
     services.ensure_postgres()
@@ -273,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         seed(portal)
         patients = add_patients(portal, args.conversations + 3)
         portal.dispose()
-        instrument()
+        instrument(speedups=not args.without_speedups)
         stores = Stores(portal_url=portal_url, tracker_url=tracker_url, lock_prefix=f"prof{unique}")
         per_turn = asyncio.run(profile(args.model, stores, patients, args.conversations))
         print("\n".join(report(per_turn)))
