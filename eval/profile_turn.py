@@ -261,6 +261,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    # Rasa's structured log prints every debug event (whole trackers) unless configured: the
+    # report would drown in it, and printing costs time inside the turns being measured.
+    import logging
+
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    logging.getLogger().setLevel(logging.WARNING)
     services.ensure_postgres()
     services.ensure_redis()
     unique = uuid.uuid4().hex[:10]
