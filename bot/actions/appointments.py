@@ -32,11 +32,9 @@ from portal_core.errors import PortalError
 from portal_core.proxy import Capability
 from understanding import choices
 from understanding.when import When, parse_when, with_time_of_day
+from wording.catalogue import render
 
 REQUEST = "request"
-PICK_FROM = "Please pick 1 to {count}, or tell me another day."
-NOT_OFFERED = "None of the times I offered fits that. " + PICK_FROM
-SEVERAL_FIT = "More than one of those times fits that."
 
 
 def canonical(value: object) -> int | None:
@@ -112,17 +110,17 @@ def read_slot_pick(
     if pick.kind == choices.NONE_OF_THESE:
         return pick, {"slot_choice": REQUEST}
     if pick.kind == choices.OUT_OF_RANGE:
-        dispatcher.utter_message(text=PICK_FROM.format(count=count))
+        dispatcher.utter_message(text=render("choice.pick_from", count=count))
         return pick, {"slot_choice": None}
     if pick.kind == choices.AMBIGUOUS:
-        dispatcher.utter_message(text=SEVERAL_FIT)
+        dispatcher.utter_message(text=render("choice.several_fit"))
         return pick, {"slot_choice": None, "offered": [str(i) for i in pick.option_ids]}
     if pick.kind == choices.NOT_A_CHOICE or choices.names_a_day(text):
         new_time = _new_day(tracker, text)
         if new_time:
             return pick, {"time": new_time, "slot_choice": None, "offered": None}
     if pick.kind == choices.NO_MATCH:
-        dispatcher.utter_message(text=NOT_OFFERED.format(count=count))
+        dispatcher.utter_message(text=render("choice.not_offered", count=count))
         return pick, {"slot_choice": None}
     return pick, {}
 
@@ -456,8 +454,7 @@ class ActionAskSlotChoice(ConversationAction):
             return [SlotSet("time", None), SlotSet("requested_slot", "time")]
         if not found:
             turn.say(
-                f"There are no open {kind.name.lower()} times at {clinic.name} in the next "
-                "four weeks. I can send the clinic a request and they'll contact you.",
+                render("booking.none_in_window", kind=kind.name.lower(), clinic=clinic.name),
                 buttons=[
                     {"title": "Send a request", "payload": '/inform{"choice": "request"}'},
                     {"title": "Never mind", "payload": "/deny"},

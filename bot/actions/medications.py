@@ -27,6 +27,7 @@ from bot.actions.task_form import (
 from portal_core import people, prescriptions
 from portal_core.errors import PortalError, RefillNotAllowed
 from portal_core.proxy import Capability
+from wording.catalogue import render
 
 
 def _actor(tracker: Tracker) -> Any:
@@ -379,11 +380,7 @@ class ActionRequestRenewal(TaskAction[prescriptions.RenewalView]):
         )
 
     def render(self, turn: TaskTurn, view: prescriptions.RenewalView) -> list[EventType]:
-        turn.say(
-            f"Sent. {view.prescriber} will review the renewal of {view.medication}; "
-            "renewals usually take up to three business days. I'll show it under your "
-            "medications once it's approved."
-        )
+        turn.say(render("renewal.sent", prescriber=view.prescriber, medication=view.medication))
         return []
 
 
