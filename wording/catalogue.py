@@ -134,7 +134,28 @@ MESSAGES: Mapping[str, Message] = {
         "There are no open {kind} times at {clinic} in the next {search_window}. I can send the "
         "clinic a request and they'll contact you."
     ),
+    "ask.appointment_type": Message("What kind of appointment is it?"),
+    "ask.appointment_choice": Message("Which appointment?"),
+    "choice.which_of_these": Message("Which of these would you like?"),
+    "booking.declined": Message("OK, I haven't booked anything."),
+    "reschedule.declined": Message("OK, your appointment stays as it was."),
+    "reschedule.failed": Message("Sorry, I couldn't change that appointment."),
+    "reschedule.call_clinic": Message(
+        "Your current appointment stays booked. For other times, please call {clinic} at {phone}."
+    ),
+    "reschedule.done": Message("Done. It's now: {appointment}."),
+    "cancel.confirm": Message("Cancel the {appointment}?"),
+    "cancel.declined": Message("OK, I've left it booked."),
+    "cancel.failed": Message("Sorry, I couldn't cancel that appointment."),
+    "cancel.done": Message("Cancelled: {appointment}."),
     # Medications (bot/actions/medications.py)
+    "ask.medication": Message("Which medication?"),
+    "medications.none_active": Message("There are no active medications on file."),
+    "refill.confirm": Message("Request a refill of {medication} for pickup at {pharmacy}?"),
+    "refill.declined": Message("OK, I haven't requested a refill."),
+    "refill.none_recent": Message("There are no recent refill requests."),
+    "renewal.confirm": Message("Ask {prescriber} to renew {medication}?"),
+    "renewal.declined": Message("OK, I haven't sent a renewal request."),
     "renewal.sent": Message(
         "Sent. {prescriber} will review the renewal of {medication}; renewals usually take up "
         "to {renewal_business_days} business days. I'll show it under your medications once "
@@ -146,7 +167,11 @@ MESSAGES: Mapping[str, Message] = {
         "can see them in the MHS GENESIS Patient Portal, or call this number and I'll read them "
         "to you once you've confirmed who you are."
     ),
+    "results.questions": Message(
+        "Questions about a result? I can send a secure message to your care team."
+    ),
     # Secure messages (bot/actions/messages.py)
+    "message.declined": Message("OK, I haven't sent it."),
     "message.empty": Message("The message is empty. What would you like to say?"),
     "message.too_long": Message(
         "That's a bit long for one message (the limit is {limit} characters). Could you shorten it?"

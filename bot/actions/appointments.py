@@ -410,7 +410,7 @@ class ActionAskAppointmentType(ConversationAction):
             if any(word in t.name.lower() for word in common)
         ]
         turn.say(
-            "What kind of appointment is it?",
+            render("ask.appointment_type"),
             buttons=[{"title": t.name, "payload": t.name} for t in types[:6]],
         )
         return []
@@ -432,7 +432,7 @@ class ActionAskSlotChoice(ConversationAction):
             return []
         standing = current_offer(tracker) if offered_ids(tracker) else []
         if standing:
-            turn.say("Which of these would you like?", buttons=_buttons(standing))
+            turn.say(render("choice.which_of_these"), buttons=_buttons(standing))
             return [SlotSet("offered", [str(slot.id) for slot in standing])]
         try:
             clinic = clinic_of(tracker.get_slot("clinic"))
@@ -554,7 +554,7 @@ class ActionAskAppointmentChoice(ConversationAction):
             a for a in _upcoming(turn.tracker, subject_id(turn.tracker)) if str(a.id) in offered
         ]
         turn.say(
-            "Which appointment?",
+            render("ask.appointment_choice"),
             buttons=[
                 {"title": a.summary, "payload": f'/inform{{"choice": "{a.id}"}}'} for a in listed
             ],
@@ -568,7 +568,7 @@ class ActionAskCancelConfirmed(ConversationAction):
     def respond(self, turn: Turn) -> list[EventType]:
         chosen = _validate_appointment_choice(turn.slot("appointment_choice"), turn.tracker)
         what = chosen.summary if chosen else "that appointment"
-        turn.say(f"Cancel the {what}?", buttons=YES_NO)
+        turn.say(render("cancel.confirm", appointment=what), buttons=YES_NO)
         return []
 
 
@@ -580,7 +580,7 @@ Booking = scheduling.AppointmentView | scheduling.AppointmentRequestView
 class ActionBookAppointment(TaskAction[Booking]):
     action_name = "action_book_appointment"
     confirm_slot = "booking_confirmed"
-    declined = "OK, I haven't booked anything."
+    declined = "booking.declined"
 
     def call(self, turn: TaskTurn) -> Booking:
         clinic = clinic_of(turn.slot("clinic"))
@@ -627,9 +627,9 @@ class ActionRescheduleAppointment(TaskAction[ClinicView | scheduling.Appointment
 
     action_name = "action_reschedule_appointment"
     confirm_slot = "booking_confirmed"
-    declined = "OK, your appointment stays as it was."
+    declined = "reschedule.declined"
     fails_with = (PortalError, StopIteration, ValueError)
-    failure = "Sorry, I couldn't change that appointment."
+    failure = "reschedule.failed"
 
     def call(self, turn: TaskTurn) -> ClinicView | scheduling.AppointmentView:
         if turn.slot("slot_choice") == REQUEST:
@@ -646,21 +646,18 @@ class ActionRescheduleAppointment(TaskAction[ClinicView | scheduling.Appointment
         self, turn: TaskTurn, view: ClinicView | scheduling.AppointmentView
     ) -> list[EventType]:
         if isinstance(view, ClinicView):
-            turn.say(
-                "Your current appointment stays booked. For other times, please call "
-                f"{view.name} at {view.phone}."
-            )
+            turn.say(render("reschedule.call_clinic", clinic=view.name, phone=view.phone))
         else:
-            turn.say(f"Done. It's now: {view.summary}.")
+            turn.say(render("reschedule.done", appointment=view.summary))
         return []
 
 
 class ActionCancelAppointment(TaskAction[scheduling.AppointmentView]):
     action_name = "action_cancel_appointment"
     confirm_slot = "cancel_confirmed"
-    declined = "OK, I've left it booked."
+    declined = "cancel.declined"
     fails_with = (PortalError, ValueError)
-    failure = "Sorry, I couldn't cancel that appointment."
+    failure = "cancel.failed"
 
     def call(self, turn: TaskTurn) -> scheduling.AppointmentView:
         return scheduling.cancel(
@@ -671,7 +668,7 @@ class ActionCancelAppointment(TaskAction[scheduling.AppointmentView]):
         )
 
     def render(self, turn: TaskTurn, view: scheduling.AppointmentView) -> list[EventType]:
-        turn.say(f"Cancelled: {view.summary}.")
+        turn.say(render("cancel.done", appointment=view.summary))
         return []
 
 

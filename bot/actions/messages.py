@@ -131,7 +131,7 @@ class ActionAskMessageConfirmed(ConversationAction):
 class ActionSendMessage(TaskAction[messaging.SentMessageView]):
     action_name = "action_send_message"
     confirm_slot = "message_confirmed"
-    declined = "OK, I haven't sent it."
+    declined = "message.declined"
 
     def call(self, turn: TaskTurn) -> messaging.SentMessageView:
         return messaging.send_message(

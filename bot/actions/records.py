@@ -119,7 +119,7 @@ class ActionCheckResults(TaskAction[records.ResultsAnswer]):
         else:
             turn.say(text)
         turn.say(
-            "Questions about a result? I can send a secure message to your care team.",
+            render("results.questions"),
             buttons=[{"title": "Message my care team", "payload": "/send_message"}],
         )
         return [offer(tracker, "/send_message", family_member=who_for(tracker))]
