@@ -2,6 +2,7 @@
 
 A number that texts STOP (or a synonym) gets a single confirmation and then nothing more until it
 texts START (or a synonym); HELP is always answered with who we are and how to reach a person.
+(What each keyword gets in reply is worded in `wording.catalogue`, `sms.*`.)
 The keywords are matched on the whole message, as carriers and Twilio do, so "stop" opts out
 but "stop my refill" goes to the assistant. The opt-out belongs to the phone number, not to a
 conversation or a patient, and is stored so every replica (and any future reminder sender, which
@@ -27,9 +28,6 @@ from portal_core.database import Database
 from portal_core.identity import normalize_phone
 from portal_core.models import Patient
 
-SERVICE_NAME = "Genesis Assist"
-GLOBAL_SERVICE_CENTER = "1-800-600-9332"
-
 
 class Keyword(enum.Enum):
     STOP = "stop"
@@ -47,22 +45,6 @@ _KEYWORDS: dict[str, Keyword] = {
     **dict.fromkeys(("HELP", "INFO"), Keyword.HELP),
 }
 _WORD = re.compile(r"\s*([A-Za-z]+)[\s.!]*")
-
-HELP_TEXT = (
-    f"{SERVICE_NAME}, the MHS GENESIS patient portal assistant. For help, call the MHS GENESIS "
-    f"Global Service Center at {GLOBAL_SERVICE_CENTER}, 24/7. In an emergency, call 911. "
-    "Msg & data rates may apply. Reply STOP to opt out."
-)
-STOP_TEXT = (
-    f"{SERVICE_NAME}: You're unsubscribed and won't get more texts from this number. "
-    "Reply START to subscribe again."
-)
-START_TEXT = (
-    f"{SERVICE_NAME}: You're subscribed again. How can I help? Reply HELP for help, "
-    "STOP to opt out."
-)
-# CANCEL is a carrier opt-out word, but a patient may simply mean an appointment.
-CANCEL_HINT = ' If you meant to cancel an appointment, reply START, then "cancel my appointment".'
 
 
 @dataclass(frozen=True)

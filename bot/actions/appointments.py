@@ -32,11 +32,9 @@ from portal_core.errors import PortalError
 from portal_core.proxy import Capability
 from understanding import choices
 from understanding.when import When, parse_when, with_time_of_day
+from wording.catalogue import render
 
 REQUEST = "request"
-PICK_FROM = "Please pick 1 to {count}, or tell me another day."
-NOT_OFFERED = "None of the times I offered fits that. " + PICK_FROM
-SEVERAL_FIT = "More than one of those times fits that."
 
 
 def canonical(value: object) -> int | None:
@@ -112,17 +110,17 @@ def read_slot_pick(
     if pick.kind == choices.NONE_OF_THESE:
         return pick, {"slot_choice": REQUEST}
     if pick.kind == choices.OUT_OF_RANGE:
-        dispatcher.utter_message(text=PICK_FROM.format(count=count))
+        dispatcher.utter_message(text=render("choice.pick_from", count=count))
         return pick, {"slot_choice": None}
     if pick.kind == choices.AMBIGUOUS:
-        dispatcher.utter_message(text=SEVERAL_FIT)
+        dispatcher.utter_message(text=render("choice.several_fit"))
         return pick, {"slot_choice": None, "offered": [str(i) for i in pick.option_ids]}
     if pick.kind == choices.NOT_A_CHOICE or choices.names_a_day(text):
         new_time = _new_day(tracker, text)
         if new_time:
             return pick, {"time": new_time, "slot_choice": None, "offered": None}
     if pick.kind == choices.NO_MATCH:
-        dispatcher.utter_message(text=NOT_OFFERED.format(count=count))
+        dispatcher.utter_message(text=render("choice.not_offered", count=count))
         return pick, {"slot_choice": None}
     return pick, {}
 
@@ -412,7 +410,7 @@ class ActionAskAppointmentType(ConversationAction):
             if any(word in t.name.lower() for word in common)
         ]
         turn.say(
-            "What kind of appointment is it?",
+            render("ask.appointment_type"),
             buttons=[{"title": t.name, "payload": t.name} for t in types[:6]],
         )
         return []
@@ -434,7 +432,7 @@ class ActionAskSlotChoice(ConversationAction):
             return []
         standing = current_offer(tracker) if offered_ids(tracker) else []
         if standing:
-            turn.say("Which of these would you like?", buttons=_buttons(standing))
+            turn.say(render("choice.which_of_these"), buttons=_buttons(standing))
             return [SlotSet("offered", [str(slot.id) for slot in standing])]
         try:
             clinic = clinic_of(tracker.get_slot("clinic"))
@@ -456,8 +454,7 @@ class ActionAskSlotChoice(ConversationAction):
             return [SlotSet("time", None), SlotSet("requested_slot", "time")]
         if not found:
             turn.say(
-                f"There are no open {kind.name.lower()} times at {clinic.name} in the next "
-                "four weeks. I can send the clinic a request and they'll contact you.",
+                render("booking.none_in_window", kind=kind.name.lower(), clinic=clinic.name),
                 buttons=[
                     {"title": "Send a request", "payload": '/inform{"choice": "request"}'},
                     {"title": "Never mind", "payload": "/deny"},
@@ -557,7 +554,7 @@ class ActionAskAppointmentChoice(ConversationAction):
             a for a in _upcoming(turn.tracker, subject_id(turn.tracker)) if str(a.id) in offered
         ]
         turn.say(
-            "Which appointment?",
+            render("ask.appointment_choice"),
             buttons=[
                 {"title": a.summary, "payload": f'/inform{{"choice": "{a.id}"}}'} for a in listed
             ],
@@ -571,7 +568,7 @@ class ActionAskCancelConfirmed(ConversationAction):
     def respond(self, turn: Turn) -> list[EventType]:
         chosen = _validate_appointment_choice(turn.slot("appointment_choice"), turn.tracker)
         what = chosen.summary if chosen else "that appointment"
-        turn.say(f"Cancel the {what}?", buttons=YES_NO)
+        turn.say(render("cancel.confirm", appointment=what), buttons=YES_NO)
         return []
 
 
@@ -583,7 +580,7 @@ Booking = scheduling.AppointmentView | scheduling.AppointmentRequestView
 class ActionBookAppointment(TaskAction[Booking]):
     action_name = "action_book_appointment"
     confirm_slot = "booking_confirmed"
-    declined = "OK, I haven't booked anything."
+    declined = "booking.declined"
 
     def call(self, turn: TaskTurn) -> Booking:
         clinic = clinic_of(turn.slot("clinic"))
@@ -630,9 +627,9 @@ class ActionRescheduleAppointment(TaskAction[ClinicView | scheduling.Appointment
 
     action_name = "action_reschedule_appointment"
     confirm_slot = "booking_confirmed"
-    declined = "OK, your appointment stays as it was."
+    declined = "reschedule.declined"
     fails_with = (PortalError, StopIteration, ValueError)
-    failure = "Sorry, I couldn't change that appointment."
+    failure = "reschedule.failed"
 
     def call(self, turn: TaskTurn) -> ClinicView | scheduling.AppointmentView:
         if turn.slot("slot_choice") == REQUEST:
@@ -649,21 +646,18 @@ class ActionRescheduleAppointment(TaskAction[ClinicView | scheduling.Appointment
         self, turn: TaskTurn, view: ClinicView | scheduling.AppointmentView
     ) -> list[EventType]:
         if isinstance(view, ClinicView):
-            turn.say(
-                "Your current appointment stays booked. For other times, please call "
-                f"{view.name} at {view.phone}."
-            )
+            turn.say(render("reschedule.call_clinic", clinic=view.name, phone=view.phone))
         else:
-            turn.say(f"Done. It's now: {view.summary}.")
+            turn.say(render("reschedule.done", appointment=view.summary))
         return []
 
 
 class ActionCancelAppointment(TaskAction[scheduling.AppointmentView]):
     action_name = "action_cancel_appointment"
     confirm_slot = "cancel_confirmed"
-    declined = "OK, I've left it booked."
+    declined = "cancel.declined"
     fails_with = (PortalError, ValueError)
-    failure = "Sorry, I couldn't cancel that appointment."
+    failure = "cancel.failed"
 
     def call(self, turn: TaskTurn) -> scheduling.AppointmentView:
         return scheduling.cancel(
@@ -674,7 +668,7 @@ class ActionCancelAppointment(TaskAction[scheduling.AppointmentView]):
         )
 
     def render(self, turn: TaskTurn, view: scheduling.AppointmentView) -> list[EventType]:
-        turn.say(f"Cancelled: {view.summary}.")
+        turn.say(render("cancel.done", appointment=view.summary))
         return []
 
 

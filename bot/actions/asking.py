@@ -17,27 +17,15 @@ from bot.actions.history import FORM_CAPABILITY
 from bot.actions.task_form import choosable
 from portal_core import people
 from portal_core.errors import PortalError
+from wording.catalogue import render
 
-QUESTIONS: dict[str, dict[str, str]] = {
-    "dob": {
-        "text": "First I need to confirm who you are. What is your date of birth? "
-        "(for example 06/15/1985)",
-        "voice": "First I need to confirm who you are. Please say or key in your date of birth, "
-        "as two digits for the month, two for the day and four for the year.",
-    },
-    "dod_last4": {
-        "text": "Thanks. What are the last four digits of your DoD ID number?",
-        "voice": "Thanks. Now say or key in the last four digits of your DoD ID number.",
-    },
-    "clinic": {"text": "Which clinic would you like?"},
-    "time": {
-        "text": 'When would you like to come in? You can say something like "next Tuesday '
-        'morning" or "as soon as possible".'
-    },
-    "message_body": {
-        "text": "What would you like to say? Please don't include anything urgent: for an "
-        "emergency, call 911."
-    },
+# The slot a question fills -> its message id in wording.catalogue (the phone's wording there).
+QUESTIONS: dict[str, str] = {
+    "dob": "ask.dob",
+    "dod_last4": "ask.dod_last4",
+    "clinic": "ask.clinic",
+    "time": "ask.time",
+    "message_body": "ask.message_body",
 }
 RECIPIENT_BUTTONS = [
     {"title": "My PCM", "payload": "my PCM"},
@@ -60,8 +48,7 @@ class AskQuestion(ConversationAction):
         return f"action_ask_{self.slot}"
 
     def respond(self, turn: Turn) -> list[EventType]:
-        wording = QUESTIONS[self.slot]
-        turn.say(wording.get(turn.channel, wording["text"]))
+        turn.say(render(QUESTIONS[self.slot], turn.channel))
         return []
 
 
@@ -81,9 +68,6 @@ class ActionAskTime(AskQuestion):
     slot = "time"
 
 
-NURSE_LINE = "1-800-874-2273, option 1"
-
-
 class ActionAskMessageBody(AskQuestion):
     """A question for the nurses goes as a secure message; the Nurse Advice Line is quicker."""
 
@@ -92,12 +76,7 @@ class ActionAskMessageBody(AskQuestion):
     def respond(self, turn: Turn) -> list[EventType]:
         if "nurs" not in str(turn.slot("recipient") or "").lower():
             return super().respond(turn)
-        turn.say(
-            "I'll send your question to the nurses as a secure message; they typically "
-            "answer within three business days. For advice sooner, call the Nurse Advice "
-            f"Line at {NURSE_LINE} (24/7). What would you like to ask? For an emergency, "
-            "call 911."
-        )
+        turn.say(render("ask.message_body_nurse", settings=portal.settings()))
         return []
 
 
@@ -105,7 +84,7 @@ class ActionAskRecipient(ConversationAction):
     action_name = "action_ask_recipient"
 
     def respond(self, turn: Turn) -> list[EventType]:
-        turn.say("Who should the message go to?", buttons=RECIPIENT_BUTTONS)
+        turn.say(render("ask.recipient"), buttons=RECIPIENT_BUTTONS)
         return []
 
 
@@ -131,5 +110,5 @@ class ActionAskForWhom(ConversationAction):
             }
             for m in family
         ]
-        turn.say("Who is this for?", buttons=buttons)
+        turn.say(render("ask.for_whom"), buttons=buttons)
         return []

@@ -26,6 +26,7 @@ from bot.actions.conversation import Speaker, channel_of
 from bot.actions.task_form import reset_task_slots, subject_id, task_speaker
 from portal_core.actors import Actor
 from portal_core.errors import PortalError
+from wording.catalogue import render
 
 View = TypeVar("View")
 
@@ -86,17 +87,19 @@ class TaskAction(ConversationAction, Generic[View]):
     """Carries out a finished task form: one portal_core call, its answer, the task forgotten.
 
     `confirm_slot` names the form's closing yes/no slot (None when the form asks none);
-    `declined` is said when the answer was no. The typed errors in `fails_with` are answered
-    with their `user_message` (or `failure` when an error carries none).
+    `declined` (a message id in `wording.catalogue`) is said when the answer was no. The typed
+    errors in `fails_with` are answered with their `user_message` (or the message `failure`
+    names when an error carries none; PortalError's default sentence without one).
     """
 
     confirm_slot: ClassVar[str | None] = None
     declined: ClassVar[str] = ""
     fails_with: ClassVar[tuple[type[Exception], ...]] = (PortalError,)
-    failure: ClassVar[str] = PortalError.default_message
+    failure: ClassVar[str | None] = None
 
     def respond(self, turn: Turn) -> list[EventType]:
-        speaker = task_speaker(turn.dispatcher, turn.tracker, self.confirm_slot, self.declined)
+        declined = render(self.declined) if self.declined else ""
+        speaker = task_speaker(turn.dispatcher, turn.tracker, self.confirm_slot, declined)
         if speaker is None:
             return reset_task_slots()
         task = TaskTurn(turn.dispatcher, turn.tracker, speaker)
@@ -118,5 +121,6 @@ class TaskAction(ConversationAction, Generic[View]):
 
     def refused(self, turn: TaskTurn, error: Exception) -> list[EventType]:
         """Say why the call was refused; events beyond forgetting the task."""
-        turn.say(getattr(error, "user_message", self.failure))
+        failure = render(self.failure) if self.failure else PortalError.default_message
+        turn.say(getattr(error, "user_message", failure))
         return []

@@ -11,13 +11,10 @@ from bot.actions import portal
 from bot.actions.base import ConversationAction, Turn
 from bot.actions.conversation import channel_of, speaker_or_error
 from bot.actions.follow_up import follow_up_events, record_request_events
-from bot.actions.task_form import STOPPED, reset_task_slots
+from bot.actions.task_form import reset_task_slots
 from portal_core import people
 from portal_core.errors import PortalError
-
-GLOBAL_SERVICE_CENTER = "1-800-600-9332"
-NURSE_ADVICE_LINE = "1-800-874-2273, option 1"
-REPHRASE = "Sorry, I didn't quite get that. Could you say it another way?"
+from wording.catalogue import render
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:
@@ -82,9 +79,9 @@ class ActionDefaultFallback(ConversationAction):
                 return following
         strikes = consecutive_fallbacks(tracker)
         if strikes <= 1:
-            turn.say(REPHRASE)
+            turn.say(render("fallback.rephrase"))
         elif strikes == 2:
-            turn.say("Sorry, I'm still not sure. Here's what I can help with:")
+            turn.say(render("fallback.still_unsure"))
             turn.say(response="utter_help")
         else:
             turn.say(_handoff_text(tracker))
@@ -96,17 +93,8 @@ def _handoff_text(tracker: Tracker) -> str:
     contact = clinic_contact(tracker)
     if contact:
         name, phone = contact
-        return (
-            f"Let me get you to a person. For health questions, call {name} at {phone}. "
-            f"For portal or technical problems, the Global Service Center is at "
-            f"{GLOBAL_SERVICE_CENTER}, 24/7."
-        )
-    return (
-        "Let me get you to a person. Tell me your clinic's name and I'll give you its number. "
-        f"For health questions, the MHS Nurse Advice Line is at {NURSE_ADVICE_LINE}, 24/7; for "
-        f"portal or technical problems, the MHS GENESIS Global Service Center is at "
-        f"{GLOBAL_SERVICE_CENTER}, 24/7."
-    )
+        return render("handoff.clinic", clinic=name, phone=phone)
+    return render("handoff.general")
 
 
 class ActionHumanHandoff(ConversationAction):
@@ -125,7 +113,7 @@ class ActionStopTask(ConversationAction):
     action_name = "action_stop_task"
 
     def respond(self, turn: Turn) -> list[EventType]:
-        turn.say(STOPPED)
+        turn.say(render("task.stopped"))
         return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_task_slots()]
 
 
@@ -135,14 +123,5 @@ class ActionRecordCorrection(ConversationAction):
     action_name = "action_record_correction"
 
     def respond(self, turn: Turn) -> list[EventType]:
-        turn.say(
-            text=(
-                "Corrections to your health record (allergies, medications, problems, notes) "
-                "are made by your care team, not technical support. I'll send them a secure "
-                "message for you."
-                if channel_of(turn.tracker) != "voice"
-                else "Corrections to your record are made by your care team. I'll take a "
-                "message for them."
-            )
-        )
+        turn.say(render("record_correction.intro", channel_of(turn.tracker)))
         return [SlotSet("message_category", "record_correction"), SlotSet("recipient", "care team")]

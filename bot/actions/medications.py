@@ -27,6 +27,7 @@ from bot.actions.task_form import (
 from portal_core import people, prescriptions
 from portal_core.errors import PortalError, RefillNotAllowed
 from portal_core.proxy import Capability
+from wording.catalogue import render
 
 
 def _actor(tracker: Tracker) -> Any:
@@ -257,7 +258,7 @@ class ActionAskMedication(ConversationAction):
     def respond(self, turn: Turn) -> list[EventType]:
         meds = [m for m in _medications(turn.tracker, subject_id(turn.tracker)) if m.active]
         turn.say(
-            "Which medication?",
+            render("ask.medication"),
             buttons=[{"title": f"{m.name} {m.strength}", "payload": m.name} for m in meds[:6]],
         )
         return []
@@ -296,7 +297,7 @@ class ActionAskRefillConfirmed(ConversationAction):
         med = _medication(turn.tracker)
         pharmacy = _pharmacy_name(turn.tracker)
         what = f"{med.name} {med.strength}" if med else "this medication"
-        turn.say(f"Request a refill of {what} for pickup at {pharmacy}?", buttons=YES_NO)
+        turn.say(render("refill.confirm", medication=what, pharmacy=pharmacy), buttons=YES_NO)
         return []
 
 
@@ -315,7 +316,7 @@ class ActionAskRenewalConfirmed(ConversationAction):
         med = _medication(turn.tracker)
         what = f"{med.name} {med.strength}" if med else "this medication"
         who = med.prescriber if med else "your prescriber"
-        turn.say(f"Ask {who} to renew {what}?", buttons=YES_NO)
+        turn.say(render("renewal.confirm", prescriber=who, medication=what), buttons=YES_NO)
         return []
 
 
@@ -329,7 +330,7 @@ def _whose(turn: TaskTurn) -> str:
 class ActionRequestRefill(TaskAction[prescriptions.RefillView]):
     action_name = "action_request_refill"
     confirm_slot = "refill_confirmed"
-    declined = "OK, I haven't requested a refill."
+    declined = "refill.declined"
 
     def call(self, turn: TaskTurn) -> prescriptions.RefillView:
         return prescriptions.request_refill(
@@ -367,7 +368,7 @@ class ActionRequestRefill(TaskAction[prescriptions.RefillView]):
 class ActionRequestRenewal(TaskAction[prescriptions.RenewalView]):
     action_name = "action_request_renewal"
     confirm_slot = "renewal_confirmed"
-    declined = "OK, I haven't sent a renewal request."
+    declined = "renewal.declined"
 
     def call(self, turn: TaskTurn) -> prescriptions.RenewalView:
         return prescriptions.request_renewal(
@@ -379,11 +380,7 @@ class ActionRequestRenewal(TaskAction[prescriptions.RenewalView]):
         )
 
     def render(self, turn: TaskTurn, view: prescriptions.RenewalView) -> list[EventType]:
-        turn.say(
-            f"Sent. {view.prescriber} will review the renewal of {view.medication}; "
-            "renewals usually take up to three business days. I'll show it under your "
-            "medications once it's approved."
-        )
+        turn.say(render("renewal.sent", prescriber=view.prescriber, medication=view.medication))
         return []
 
 
@@ -397,7 +394,7 @@ class ActionRefillStatus(TaskAction[list[prescriptions.RefillView]]):
 
     def render(self, turn: TaskTurn, view: list[prescriptions.RefillView]) -> list[EventType]:
         if not view:
-            turn.say("There are no recent refill requests.")
+            turn.say(render("refill.none_recent"))
             return []
         lines = []
         for refill in view:
@@ -436,7 +433,7 @@ class ActionListMedications(TaskAction[list[prescriptions.MedicationView]]):
         meds = [m for m in view if m.active]
         past = [m for m in view if not m.active]
         if not meds and not past:
-            turn.say("There are no active medications on file.")
+            turn.say(render("medications.none_active"))
             return []
         lines = [
             f"- {m.name} {m.strength}: {m.instructions} ({m.refills_remaining} refills left)"

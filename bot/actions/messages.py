@@ -22,6 +22,7 @@ from bot.actions.task_form import TaskFormValidator, look_up, subject_id
 from portal_core import messaging, people, safety
 from portal_core.errors import PortalError
 from portal_core.proxy import Capability
+from wording.catalogue import render
 
 MAX_BODY = messaging.MAX_BODY_CHARS
 
@@ -103,13 +104,10 @@ class ValidateMessageForm(TaskFormValidator):
     ) -> dict[str, Any]:
         text = str(value or "").strip()
         if not text:
-            dispatcher.utter_message(text="The message is empty. What would you like to say?")
+            dispatcher.utter_message(text=render("message.empty"))
             return {"message_body": None}
         if len(text) > MAX_BODY:
-            dispatcher.utter_message(
-                text=f"That's a bit long for one message (the limit is {MAX_BODY} characters). "
-                "Could you shorten it?"
-            )
+            dispatcher.utter_message(text=render("message.too_long", limit=MAX_BODY))
             return {"message_body": None}
         return {"message_body": text}
 
@@ -133,7 +131,7 @@ class ActionAskMessageConfirmed(ConversationAction):
 class ActionSendMessage(TaskAction[messaging.SentMessageView]):
     action_name = "action_send_message"
     confirm_slot = "message_confirmed"
-    declined = "OK, I haven't sent it."
+    declined = "message.declined"
 
     def call(self, turn: TaskTurn) -> messaging.SentMessageView:
         return messaging.send_message(
@@ -149,10 +147,12 @@ class ActionSendMessage(TaskAction[messaging.SentMessageView]):
 
     def render(self, turn: TaskTurn, view: messaging.SentMessageView) -> list[EventType]:
         turn.say(
-            f"Sent to {view.recipient}. Care teams typically reply within three business "
-            f"days, so by {view.reply_due_on:%A, %B %-d}. If anything gets worse before then, "
-            "call your clinic, "
-            "or 911 in an emergency."
+            render(
+                "message.sent",
+                recipient=view.recipient,
+                reply_due_on=view.reply_due_on,
+                settings=portal.settings(),
+            )
         )
         return []
 

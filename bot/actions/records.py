@@ -15,6 +15,7 @@ from bot.actions.task_form import TaskFormValidator
 from portal_core import people, records
 from portal_core.proxy import Capability
 from wording import speech
+from wording.catalogue import render
 
 MAX_LISTED = 6
 
@@ -104,7 +105,7 @@ class ActionCheckResults(TaskAction[records.ResultsAnswer]):
             turn.say(f"I don't see any final {what} yet. Results appear as soon as they're final.")
             return []
         if view.withheld:
-            turn.say(RESULTS_WITHHELD_BY_TEXT)
+            turn.say(render("results.withheld_by_text"))
             return []
         if lab:
             lines = [lab_line(r) for r in view.labs]
@@ -118,7 +119,7 @@ class ActionCheckResults(TaskAction[records.ResultsAnswer]):
         else:
             turn.say(text)
         turn.say(
-            "Questions about a result? I can send a secure message to your care team.",
+            render("results.questions"),
             buttons=[{"title": "Message my care team", "payload": "/send_message"}],
         )
         return [offer(tracker, "/send_message", family_member=who_for(tracker))]
@@ -149,15 +150,6 @@ def results_table(heading: str, labs: list[records.LabResultView]) -> dict[str, 
     ]
     text = heading + "\n" + "\n".join(f"- {lab_line(r)}" for r in labs)
     return {"results": {"heading": heading, "rows": rows, "speech": speech.speak(text)}}
-
-
-# --- Results by SMS (issue 5): no values or diagnoses by text without the patient's consent ---
-
-RESULTS_WITHHELD_BY_TEXT = (
-    "You have results ready to view. For your privacy, I don't send results by text. "
-    "You can see them in the MHS GENESIS Patient Portal, or call this number and I'll read "
-    "them to you once you've confirmed who you are."
-)
 
 
 class ActionImmunizationRecords(TaskAction[records.ImmunizationRecordView]):

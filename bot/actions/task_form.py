@@ -42,10 +42,8 @@ from portal_core import access, identity, people
 from portal_core.errors import LockedOut, PortalError, PremiumRequired
 from portal_core.proxy import Capability
 from understanding import numbers, relations
+from wording.catalogue import render
 
-STOPPED = "OK, I've stopped that. Nothing was changed. What else can I help with?"
-YES_OR_NO = "Sorry, I need a yes or a no."
-NOT_READ = "Sorry, I didn't get that."
 VERIFY_SLOTS = ["dob", "dod_last4"]
 TASK_SLOTS = [
     "for_whom",
@@ -203,7 +201,7 @@ class TaskFormValidator(FormValidationAction):
         if latest_intent(tracker) == "emergency":
             return []  # fill nothing: the form rejects this turn and the emergency rule answers
         if self._wants_to_stop(tracker):
-            dispatcher.utter_message(text=STOPPED)
+            dispatcher.utter_message(text=render("task.stopped"))
             return [SlotSet("task_abandoned", True), SlotSet("requested_slot", None)]
         if self._is_digression(tracker):
             return []  # a question: the rules answer it and the form then asks again
@@ -288,8 +286,8 @@ class TaskFormValidator(FormValidationAction):
         if any(e.get("event") == "slot" and e.get("name") != "requested_slot" for e in events):
             return []
         if not dispatcher.messages:  # say why the question comes again, unless a validator did
-            why = YES_OR_NO if requested.endswith("_confirmed") else NOT_READ
-            dispatcher.utter_message(text=why)
+            why = "task.yes_or_no" if requested.endswith("_confirmed") else "task.not_read"
+            dispatcher.utter_message(text=render(why))
         return [SlotSet(requested, None)]
 
     def _stray_slots(self, tracker: Tracker) -> list[EventType]:
@@ -338,7 +336,7 @@ class TaskFormValidator(FormValidationAction):
             # may still be one of the family: the family decides, not the model.
             not_understood = not mention and latest_intent(tracker) == "nlu_fallback"
             if not_understood and not self._names_family(tracker, latest_text(tracker)[:100]):
-                dispatcher.utter_message(text="Sorry, I didn't catch who this is for.")
+                dispatcher.utter_message(text=render("task.who_unclear"))
                 return []
             mention = mention or latest_text(tracker)
         if not mention and tracker.get_slot("requested_slot") != "for_whom":
@@ -479,9 +477,9 @@ class TaskFormValidator(FormValidationAction):
             dispatcher.utter_message(text=exc.user_message)
             return {"dob": None, "dod_last4": None, "task_abandoned": True}
         except PortalError as exc:
-            dispatcher.utter_message(text=f"{exc.user_message} Let's try again.")
+            dispatcher.utter_message(text=render("verify.retry", reason=exc.user_message))
             return {"dob": None, "dod_last4": None}
-        dispatcher.utter_message(text="Thank you, you're verified.")
+        dispatcher.utter_message(text=render("verify.done"))
         # The digits are not kept in the conversation once portal_core has checked them.
         return {"dob": "verified", "dod_last4": "verified"}
 

@@ -42,7 +42,7 @@ from channel_state import conversations, opt_out
 from channel_state.conversations import Choice
 from channel_state.opt_out import Keyword
 from portal_core import safety
-from wording import sms
+from wording import catalogue, sms
 
 log = logging.getLogger(__name__)
 
@@ -265,15 +265,15 @@ class TwilioSmsInput(InputChannel):
         keyword, word = found
         db, run = self.webhook.database, self.webhook.in_thread
         if keyword is Keyword.HELP:
-            return [opt_out.HELP_TEXT]
+            return [catalogue.render("sms.help", "sms")]
         if keyword is Keyword.STOP:
             changed = await run(opt_out.opt_out, db, phone, word)
             await run(conversations.remember_choices, db, conversation, [])
             if not changed:
                 return []
-            hint = opt_out.CANCEL_HINT if word == "CANCEL" else ""
-            return [opt_out.STOP_TEXT + hint]
+            hint = catalogue.render("sms.cancel_hint", "sms") if word == "CANCEL" else ""
+            return [catalogue.render("sms.stopped", "sms") + hint]
         if not opted_out and word == "YES":
             return None
         await run(opt_out.opt_in, db, phone, word)
-        return [opt_out.START_TEXT]
+        return [catalogue.render("sms.started", "sms")]

@@ -60,6 +60,7 @@ from portal_core.errors import InvalidInput
 from understanding import medications, numbers
 from understanding.text import normalise
 from wording import speech
+from wording.catalogue import render
 from wording.speech import Pause, Speech
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,8 @@ GOODBYE = "Goodbye."
 # How many keypad digits each verification question expects (`#` ends them early).
 KEYPAD_DIGITS = {"dob": 8, "dod_last4": 4}
 _KEYPAD_QUESTIONS = {
-    " ".join(QUESTIONS[slot]["voice"].split()): digits for slot, digits in KEYPAD_DIGITS.items()
+    " ".join(render(QUESTIONS[slot], "voice").split()): digits
+    for slot, digits in KEYPAD_DIGITS.items()
 }
 # A phone menu has at most nine buttons, and nobody says "the ninth".
 _SPOKEN_NUMBERS = numbers.cardinals(1, 9) | numbers.ordinals(5)

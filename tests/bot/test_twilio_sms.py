@@ -24,7 +24,6 @@ from sanic.request import Request
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from bot.actions.records import RESULTS_WITHHELD_BY_TEXT
 from bot.channels import twilio_sms
 from bot.channels.twilio_common import TRY_AGAIN, TwilioSettings, TwilioWebhook
 from bot.channels.twilio_sms import TwilioSmsInput
@@ -46,6 +45,7 @@ from tests.bot.twilio_clients import (
     twilio_form,
 )
 from wording import sms
+from wording.catalogue import render
 
 PATH = SMS_PATH
 APP = Sanic("twilio_sms_tests")
@@ -262,12 +262,12 @@ def test_stop_is_stored_and_honoured_until_start(db: Database) -> None:
         assert status == 200
         return messages_in(body)
 
-    assert text("STOP") == [opt_out.STOP_TEXT]
+    assert text("STOP") == [render("sms.stopped", "sms")]
     assert opt_out.is_opted_out(db, PHONE)
     assert text("what are my results") == []  # nothing at all, not even an error
     assert text("stop") == []  # a repeated STOP gets no second confirmation
     assert "1-800-600-9332" in text("HELP")[0]  # HELP is always answered
-    assert text("yes") == [opt_out.START_TEXT]
+    assert text("yes") == [render("sms.started", "sms")]
     assert not opt_out.is_opted_out(db, PHONE)
     assert text("hello") == ["You said: hello"]
     assert rasa.texts == ["hello"]  # the keywords never reached the bot
@@ -464,7 +464,7 @@ def test_the_stack_answers_a_retried_text_once(stack: Stack) -> None:
 
 def test_the_stack_honours_stop_until_start(stack: Stack) -> None:
     phone = SmsPhone(stack, "+12025550183")
-    assert phone.text("STOP") == opt_out.STOP_TEXT
+    assert phone.text("STOP") == render("sms.stopped", "sms")
     database = Database(stack.database_url)
     try:
         assert opt_out.is_opted_out(database, phone.phone)
@@ -472,7 +472,7 @@ def test_the_stack_honours_stop_until_start(stack: Stack) -> None:
         database.dispose()
     assert phone.text("hello") == ""
     assert phone.user_turns() == []
-    assert phone.text("START") == opt_out.START_TEXT
+    assert phone.text("START") == render("sms.started", "sms")
     assert phone.text("hello")
     assert phone.user_turns() == ["hello"]
 
@@ -510,7 +510,7 @@ def test_results_by_sms_withheld_without_consent(stack: Stack) -> None:
     reply = _verified(phone, phone.text("what are my test results"), who)
     if "Who is this for?" in reply:
         reply = phone.text("1")
-    assert RESULTS_WITHHELD_BY_TEXT.split(".")[0] in reply
+    assert render("results.withheld_by_text").split(".")[0] in reply
     assert "reference range" not in reply and "Hemoglobin" not in reply
 
 

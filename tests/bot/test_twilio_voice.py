@@ -41,6 +41,7 @@ from portal_core.models import VerifiedSession
 from tests.bot.stack import TWILIO_TEST_PUBLIC_URL, TWILIO_TEST_TOKEN, Stack
 from tests.bot.twilio_clients import demo_identity
 from tests.factories import make_clinic, make_patient, make_pharmacy
+from wording.catalogue import render
 
 TOKEN = TWILIO_TEST_TOKEN
 PUBLIC = TWILIO_TEST_PUBLIC_URL
@@ -323,14 +324,14 @@ def test_a_spoken_button_title_selects_it(db: Database) -> None:
 
 def test_date_of_birth_and_dod_digits_are_keyed_and_passed_as_text(db: Database) -> None:
     caller = Caller(make_channel(db))
-    caller.rasa.reply = says({"text": QUESTIONS["dob"]["voice"]})
+    caller.rasa.reply = says({"text": render(QUESTIONS["dob"], "voice")})
     root = caller.answer(SpeechResult="show my results")
     first = gathers(root)[0]
     assert first.get("numDigits") == "8"
     assert first.get("finishOnKey") == "#"
     assert first.get("input") == "speech dtmf"
     assert first.get("timeout") == "10"
-    caller.rasa.reply = says({"text": QUESTIONS["dod_last4"]["voice"]})
+    caller.rasa.reply = says({"text": render(QUESTIONS["dod_last4"], "voice")})
     root = caller.answer(Digits="06151985")
     assert gathers(root)[0].get("numDigits") == "4"
     caller.rasa.reply = says({"text": "Thank you, you're verified."})

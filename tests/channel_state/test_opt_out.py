@@ -52,12 +52,6 @@ def test_keywords_inside_a_sentence_go_to_the_assistant(text: str) -> None:
     assert keyword_of(text) is None
 
 
-def test_help_names_the_service_the_service_center_and_how_to_stop() -> None:
-    assert "Genesis Assist" in opt_out.HELP_TEXT
-    assert "1-800-600-9332" in opt_out.HELP_TEXT
-    assert "Reply STOP to opt out" in opt_out.HELP_TEXT
-
-
 def test_stop_is_stored_and_audited_then_start_undoes_it(db: Database) -> None:
     with db.transaction() as s:
         patient_id = make_patient(s, phone=PHONE).id

@@ -1,0 +1,190 @@
+"""The wording catalogue: every id used exists, every id is used, and the facts cannot drift.
+
+Ids are found in the code with `ast`: the first argument of a `render("...")` call, and any string
+constant shaped like an id in one of the catalogue's namespaces (`sign_in.cac` kept in a table and
+rendered later). Rasa responses and the domain's error sentences can't render from the catalogue
+(YAML text; a lower floor), so they are checked to state the catalogue's facts verbatim.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from portal_core import errors, identity, messaging, scheduling
+from portal_core.config import PROJECT_ROOT, Settings
+from wording import catalogue
+from wording.catalogue import FACTS, MESSAGES, RULE_FACTS, render, rule_facts, variables
+
+# Where catalogue ids may be used (the catalogue itself excluded).
+USERS = ("bot", "channel_state", "web", "wording")
+ID_SHAPE = re.compile(r"^[a-z_]+(?:\.[a-z0-9_]+)+$")
+NAMESPACES = frozenset(key.split(".")[0] for key in MESSAGES)
+
+
+def _sources() -> Iterator[tuple[Path, ast.Module]]:
+    for package in USERS:
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py")):
+            if path.name == "catalogue.py" and path.parent.name == "wording":
+                continue
+            yield path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _render_calls(tree: ast.Module) -> Iterator[ast.Call]:
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        first = node.args[0] if node.args else None
+        if name == "render" and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            yield node
+
+
+def _ids_in_code() -> dict[str, list[str]]:
+    """Every id-shaped string constant in a catalogue namespace -> where it is."""
+    found: dict[str, list[str]] = {}
+    for path, tree in _sources():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and ID_SHAPE.match(node.value)
+                and node.value.split(".")[0] in NAMESPACES
+            ):
+                where = f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}"
+                found.setdefault(node.value, []).append(where)
+    return found
+
+
+def test_the_scan_finds_the_code() -> None:
+    """A moved package would make the two tests below pass by finding nothing."""
+    assert len(_ids_in_code()) > 20
+
+
+def test_every_id_the_code_uses_exists() -> None:
+    unknown = {key: where for key, where in _ids_in_code().items() if key not in MESSAGES}
+    assert not unknown, f"ids used but not in wording/catalogue.py: {unknown}"
+
+
+def test_every_id_in_the_catalogue_is_used() -> None:
+    unused = sorted(MESSAGES.keys() - _ids_in_code().keys())
+    assert not unused, f"ids in wording/catalogue.py that nothing uses: {unused}"
+
+
+def test_every_render_call_gives_the_variables_its_message_names() -> None:
+    wrong = []
+    for path, tree in _sources():
+        for call in _render_calls(tree):
+            key = call.args[0].value  # type: ignore[attr-defined]
+            if key not in MESSAGES or any(kw.arg is None for kw in call.keywords):
+                continue  # unknown ids fail above; **values can't be checked here
+            given = {kw.arg for kw in call.keywords} - {"settings"}
+            if given != variables(key):
+                where = f"{path.relative_to(PROJECT_ROOT)}:{call.lineno}"
+                wrong.append(
+                    f"{where} {key}: gives {sorted(given)}, needs {sorted(variables(key))}"
+                )
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("key", sorted(MESSAGES))
+def test_every_message_renders_on_every_channel(key: str) -> None:
+    values = {name: date(2026, 12, 4) for name in variables(key)}
+    for channel in catalogue.CHANNELS:
+        text = render(key, channel, settings=Settings(), **values)
+        assert text.strip() and "{" not in text, (key, channel, text)
+
+
+def test_a_wording_for_a_channel_falls_back_to_the_text() -> None:
+    assert render("ask.dob", "sms") == render("ask.dob", "web") == MESSAGES["ask.dob"].text
+    assert render("ask.dob", "voice") == MESSAGES["ask.dob"].voice
+    with pytest.raises(ValueError):
+        render("ask.dob", "fax")
+    with pytest.raises(KeyError):
+        render("no.such_message")
+
+
+# --- Facts, once --------------------------------------------------------------------------------
+
+
+def test_the_reply_window_follows_the_configured_rule() -> None:
+    assert "within three business days" in render("message.sent", **_sent())
+    five = Settings(message_reply_business_days=5)
+    assert "within five business days" in render("message.sent", settings=five, **_sent())
+    assert "within five business days" in render("ask.message_body_nurse", settings=five)
+
+
+def test_the_search_window_is_the_scheduling_rule() -> None:
+    assert scheduling.DEFAULT_WINDOW_DAYS == 28
+    assert rule_facts(Settings())["search_window"] == "four weeks"
+    assert "in the next four weeks" in render("booking.none_in_window", kind="x", clinic="y")
+
+
+def test_rule_facts_are_named_once() -> None:
+    assert not RULE_FACTS & FACTS.keys()
+
+
+def _sent() -> dict[str, object]:
+    return {"recipient": "Dr Kim", "reply_due_on": date(2026, 12, 4)}
+
+
+def _responses() -> dict[str, list[str]]:
+    """Every Rasa response's texts, by name, from the domain and the response files."""
+    texts: dict[str, list[str]] = {}
+    files = [PROJECT_ROOT / "bot" / "domain.yml", *(PROJECT_ROOT / "bot" / "data").rglob("*.yml")]
+    for path in files:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for name, variants in (data.get("responses") or {}).items():
+            texts.setdefault(name, []).extend(v.get("text", "") for v in variants)
+    return texts
+
+
+def _said_by(name: str) -> str:
+    return " ".join(_responses()[name])
+
+
+def test_rasa_responses_state_the_catalogues_phone_numbers() -> None:
+    """Rasa responses are literal text: each number they give must be the catalogue's."""
+    gsc = FACTS["global_service_center"]
+    nurse_number, option = FACTS["nurse_advice_line"].split(", option ")
+    assert gsc in _said_by("utter_faq/global_service_center")
+    assert gsc in _said_by("utter_faq/overseas_support")
+    assert gsc in _said_by("utter_out_of_scope")
+    for name in ("utter_faq/message_response_time", "utter_faq/nurse_advice_line"):
+        assert nurse_number in _said_by(name) and f"option {option}" in _said_by(name), name
+    # No response gives a toll-free number the catalogue doesn't know.
+    known = {gsc, nurse_number}
+    for name, texts in _responses().items():
+        for number in re.findall(r"1-800-\d{3}-\d{4}", " ".join(texts)):
+            assert number in known, (name, number)
+
+
+def test_rasa_responses_state_the_catalogues_windows() -> None:
+    days = Settings().message_reply_business_days
+    assert f"within {days} business days" in _said_by("utter_faq/message_response_time")
+    renewal = FACTS["renewal_business_days"]
+    assert renewal == "three"
+    assert "can take up to 3 business days" in _said_by("utter_faq/refill_time")
+
+
+def test_the_domains_sentences_state_the_catalogues_numbers() -> None:
+    """portal_core may not import the wording floor, so its sentences are checked here."""
+    gsc = FACTS["global_service_center"]
+    assert gsc in errors.LockedOut.default_message
+    assert gsc in identity.HELP
+    assert gsc == messaging.GLOBAL_SERVICE_CENTER
+
+
+def test_the_sms_help_names_the_service_the_service_center_and_how_to_stop() -> None:
+    """(Moved from tests/channel_state/test_opt_out.py with the wording.)"""
+    help_text = render("sms.help", "sms")
+    assert "Genesis Assist" in help_text
+    assert "1-800-600-9332" in help_text
+    assert "Reply STOP to opt out" in help_text

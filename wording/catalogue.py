@@ -1,0 +1,294 @@
+"""Every sentence the assistant's actions and SMS keywords say, keyed by message id.
+
+One place to read (and one day translate) what a patient reads or hears: a message id names a
+template with named variables (`str.format` fields, so `{reply_due_on:%A, %B %-d}` formats a
+date), optionally worded differently for a channel (`web`, `sms`, `voice`; a channel without its
+own wording gets `text`). The facts the sentences state (phone numbers, how long a reply or a
+renewal takes, how far a booking search reaches) are in `FACTS` once, with their source beside
+them, and every template can name them as variables. Facts that are rules of the portal are read
+from the rule itself (`portal_core.config.Settings`, `portal_core.scheduling`), so the sentence
+changes with the rule.
+
+Speech: the voice channel makes every reply speakable (`wording.speech`) on its way out, so a
+`voice` wording here is what is said in other words, not spelled for the synthesiser.
+
+What is not here yet: the Rasa responses (`bot/domain.yml`, `bot/data/responses/*.yml`) must be
+literal text, so `tests/wording/test_catalogue.py` checks that the facts they state are these;
+the domain's typed errors (`portal_core/errors.py` and the services) carry their own sentences
+because the domain may not import this floor; the same test keeps their facts in step.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from portal_core import scheduling
+from portal_core.config import Settings, load_settings
+from wording.speech import cardinal
+
+CHANNELS = ("web", "sms", "voice")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A sentence and, where a channel needs other words, that channel's wording."""
+
+    text: str
+    web: str | None = None
+    sms: str | None = None
+    voice: str | None = None
+
+    def for_channel(self, channel: str) -> str:
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r}")
+        return getattr(self, channel) or self.text
+
+    def wordings(self) -> tuple[str, ...]:
+        return tuple(w for w in (self.text, self.web, self.sms, self.voice) if w is not None)
+
+
+# --- Facts, once -------------------------------------------------------------------------------
+
+FACTS: Mapping[str, str] = {
+    # Source: portal guide, "Global Service Center": 1-800-600-9332, 24/7.
+    "global_service_center": "1-800-600-9332",
+    # Source: portal guide, "Nurse Advice Line": 1-800-874-2273, option 1, 24/7.
+    "nurse_advice_line": "1-800-874-2273, option 1",
+    # Source: portal guide, "Medications": renewals need the provider's approval, up to three
+    # business days (the domain has no rule for it: a typical time, not a promise).
+    "renewal_business_days": cardinal(3),
+    # What the SMS program calls itself in its carrier keyword answers (CTIA).
+    "service_name": "Genesis Assist",
+}
+
+
+def rule_facts(settings: Settings) -> dict[str, str]:
+    """The facts that are portal rules, in words, as the rules are configured now."""
+    return {
+        # Source: portal_core.config, PORTAL_MESSAGE_REPLY_BUSINESS_DAYS (the reply-by date).
+        "reply_business_days": cardinal(settings.message_reply_business_days),
+        # Source: portal_core.scheduling.DEFAULT_WINDOW_DAYS (how far a widened search reaches).
+        "search_window": _weeks(scheduling.DEFAULT_WINDOW_DAYS),
+    }
+
+
+def _weeks(days: int) -> str:
+    if days % 7:
+        return f"{cardinal(days)} days"
+    weeks = days // 7
+    return "one week" if weeks == 1 else f"{cardinal(weeks)} weeks"
+
+
+RULE_FACTS = frozenset(rule_facts(Settings()))
+
+
+# --- The messages --------------------------------------------------------------------------------
+
+MESSAGES: Mapping[str, Message] = {
+    # Leaving or steering a task form (bot/actions/task_form.py)
+    "task.stopped": Message(
+        "OK, I've stopped that. Nothing was changed. What else can I help with?"
+    ),
+    "task.yes_or_no": Message("Sorry, I need a yes or a no."),
+    "task.not_read": Message("Sorry, I didn't get that."),
+    "task.who_unclear": Message("Sorry, I didn't catch who this is for."),
+    "verify.done": Message("Thank you, you're verified."),
+    "verify.retry": Message("{reason} Let's try again."),
+    # A form's questions (bot/actions/asking.py)
+    "ask.dob": Message(
+        "First I need to confirm who you are. What is your date of birth? (for example 06/15/1985)",
+        voice="First I need to confirm who you are. Please say or key in your date of birth, "
+        "as two digits for the month, two for the day and four for the year.",
+    ),
+    "ask.dod_last4": Message(
+        "Thanks. What are the last four digits of your DoD ID number?",
+        voice="Thanks. Now say or key in the last four digits of your DoD ID number.",
+    ),
+    "ask.clinic": Message("Which clinic would you like?"),
+    "ask.time": Message(
+        'When would you like to come in? You can say something like "next Tuesday morning" or '
+        '"as soon as possible".'
+    ),
+    "ask.message_body": Message(
+        "What would you like to say? Please don't include anything urgent: for an emergency, "
+        "call 911."
+    ),
+    "ask.message_body_nurse": Message(
+        "I'll send your question to the nurses as a secure message; they typically answer "
+        "within {reply_business_days} business days. For advice sooner, call the Nurse Advice "
+        "Line at {nurse_advice_line} (24/7). What would you like to ask? For an emergency, "
+        "call 911."
+    ),
+    "ask.recipient": Message("Who should the message go to?"),
+    "ask.for_whom": Message("Who is this for?"),
+    # Choosing one of the offered times (bot/actions/appointments.py)
+    "choice.pick_from": Message("Please pick 1 to {count}, or tell me another day."),
+    "choice.not_offered": Message(
+        "None of the times I offered fits that. Please pick 1 to {count}, or tell me another day."
+    ),
+    "choice.several_fit": Message("More than one of those times fits that."),
+    "booking.none_in_window": Message(
+        "There are no open {kind} times at {clinic} in the next {search_window}. I can send the "
+        "clinic a request and they'll contact you."
+    ),
+    "ask.appointment_type": Message("What kind of appointment is it?"),
+    "ask.appointment_choice": Message("Which appointment?"),
+    "choice.which_of_these": Message("Which of these would you like?"),
+    "booking.declined": Message("OK, I haven't booked anything."),
+    "reschedule.declined": Message("OK, your appointment stays as it was."),
+    "reschedule.failed": Message("Sorry, I couldn't change that appointment."),
+    "reschedule.call_clinic": Message(
+        "Your current appointment stays booked. For other times, please call {clinic} at {phone}."
+    ),
+    "reschedule.done": Message("Done. It's now: {appointment}."),
+    "cancel.confirm": Message("Cancel the {appointment}?"),
+    "cancel.declined": Message("OK, I've left it booked."),
+    "cancel.failed": Message("Sorry, I couldn't cancel that appointment."),
+    "cancel.done": Message("Cancelled: {appointment}."),
+    # Medications (bot/actions/medications.py)
+    "ask.medication": Message("Which medication?"),
+    "medications.none_active": Message("There are no active medications on file."),
+    "refill.confirm": Message("Request a refill of {medication} for pickup at {pharmacy}?"),
+    "refill.declined": Message("OK, I haven't requested a refill."),
+    "refill.none_recent": Message("There are no recent refill requests."),
+    "renewal.confirm": Message("Ask {prescriber} to renew {medication}?"),
+    "renewal.declined": Message("OK, I haven't sent a renewal request."),
+    "renewal.sent": Message(
+        "Sent. {prescriber} will review the renewal of {medication}; renewals usually take up "
+        "to {renewal_business_days} business days. I'll show it under your medications once "
+        "it's approved."
+    ),
+    # Results (bot/actions/records.py): no values or diagnoses by text
+    "results.withheld_by_text": Message(
+        "You have results ready to view. For your privacy, I don't send results by text. You "
+        "can see them in the MHS GENESIS Patient Portal, or call this number and I'll read them "
+        "to you once you've confirmed who you are."
+    ),
+    "results.questions": Message(
+        "Questions about a result? I can send a secure message to your care team."
+    ),
+    # Secure messages (bot/actions/messages.py)
+    "message.declined": Message("OK, I haven't sent it."),
+    "message.empty": Message("The message is empty. What would you like to say?"),
+    "message.too_long": Message(
+        "That's a bit long for one message (the limit is {limit} characters). Could you shorten it?"
+    ),
+    "message.sent": Message(
+        "Sent to {recipient}. Care teams typically reply within {reply_business_days} business "
+        "days, so by {reply_due_on:%A, %B %-d}. If anything gets worse before then, call your "
+        "clinic, or 911 in an emergency."
+    ),
+    # The fallback and the hand-off to a person (bot/actions/help.py)
+    "fallback.rephrase": Message("Sorry, I didn't quite get that. Could you say it another way?"),
+    "fallback.still_unsure": Message("Sorry, I'm still not sure. Here's what I can help with:"),
+    "handoff.clinic": Message(
+        "Let me get you to a person. For health questions, call {clinic} at {phone}. For portal "
+        "or technical problems, the Global Service Center is at {global_service_center}, 24/7."
+    ),
+    "handoff.general": Message(
+        "Let me get you to a person. Tell me your clinic's name and I'll give you its number. "
+        "For health questions, the MHS Nurse Advice Line is at {nurse_advice_line}, 24/7; for "
+        "portal or technical problems, the MHS GENESIS Global Service Center is at "
+        "{global_service_center}, 24/7."
+    ),
+    "record_correction.intro": Message(
+        "Corrections to your health record (allergies, medications, problems, notes) are made by "
+        "your care team, not technical support. I'll send them a secure message for you.",
+        voice="Corrections to your record are made by your care team. I'll take a message for "
+        "them.",
+    ),
+    # Signing-in help (bot/actions/account.py): each answer as the portal guide states it
+    # Source: portal guide, "Account security": e-mails only from .mil addresses.
+    "sign_in.phishing": Message(
+        "Genuine MHS GENESIS e-mails come only from .mil addresses, and nobody from the portal "
+        "will ask for your password. Don't click links in other messages; delete them, and sign "
+        "in by typing the portal's address yourself."
+    ),
+    # Source: portal guide, "Can't find your record": DEERS details, corrected at milConnect.
+    "sign_in.no_record": Message(
+        "If the portal says it can't find your record, the details you signed up with don't "
+        "match DEERS. Check and correct them at milConnect (or at an ID card office), then try "
+        "again. The Global Service Center ({global_service_center}, 24/7) can help if it still "
+        "doesn't work."
+    ),
+    # Source: portal guide, "Signing up": remote identity proofing; premium (Level 2) needed.
+    "sign_in.sign_up": Message(
+        'To sign up, choose "Need an account" on the DS Logon page and verify your identity '
+        "online (remote identity proofing: a few questions only you can answer). The patient "
+        "portal needs a premium (Level 2) account; if yours is basic, upgrade it at milConnect "
+        "or at an ID card office."
+    ),
+    # Source: portal guide, "Browser tips": Edge or Chrome, pop-ups allowed, clear the cache.
+    "sign_in.browser": Message(
+        "The portal works best in Microsoft Edge or Google Chrome. Allow pop-ups for the portal, "
+        "and if a page keeps loading or looping, clear your browser's cache or use a private "
+        "window. The Global Service Center ({global_service_center}, 24/7) can help if that "
+        "doesn't fix it."
+    ),
+    # Source: portal guide, "Global Service Center": CAC users can also use chat and e-mail.
+    "sign_in.cac": Message(
+        "To sign in with your CAC, choose the CAC option on the sign-in page with the card in "
+        "your reader. On a government network you can also reach the Global Service Center by "
+        "chat or e-mail, or call {global_service_center}, 24/7."
+    ),
+    # Source: portal guide, "DS Logon": locked up to 30 days; "Forgot Password" first.
+    "sign_in.locked_out": Message(
+        'Locked out or forgot your password? Use "Forgot Password" on the DS Logon page first: '
+        "after too many failed attempts a DS Logon account can stay locked for up to 30 days, "
+        "and resetting the password is the quickest way back in. The portal needs a premium "
+        "(Level 2) DS Logon account, a CAC, or a PIV card; it works best in Microsoft Edge or "
+        "Google Chrome with pop-ups allowed. The Global Service Center "
+        "({global_service_center}, 24/7) can help with anything else."
+    ),
+    # SMS keywords (channel_state/opt_out.py), as US carriers (CTIA) require
+    "sms.help": Message(
+        "{service_name}, the MHS GENESIS patient portal assistant. For help, call the MHS "
+        "GENESIS Global Service Center at {global_service_center}, 24/7. In an emergency, call "
+        "911. Msg & data rates may apply. Reply STOP to opt out."
+    ),
+    "sms.stopped": Message(
+        "{service_name}: You're unsubscribed and won't get more texts from this number. Reply "
+        "START to subscribe again."
+    ),
+    "sms.started": Message(
+        "{service_name}: You're subscribed again. How can I help? Reply HELP for help, STOP to "
+        "opt out."
+    ),
+    # CANCEL is a carrier opt-out word, but a patient may simply mean an appointment.
+    "sms.cancel_hint": Message(
+        ' If you meant to cancel an appointment, reply START, then "cancel my appointment".'
+    ),
+}
+
+
+def fields(template: str) -> frozenset[str]:
+    """The variables a template names (`{count}`, `{reply_due_on:%A}` -> count, reply_due_on)."""
+    return frozenset(
+        name.split(".")[0].split("[")[0]
+        for _, name, _, _ in string.Formatter().parse(template)
+        if name
+    )
+
+
+def variables(key: str) -> frozenset[str]:
+    """What a caller of `key` must supply: its templates' fields less the facts."""
+    named = frozenset().union(*(fields(w) for w in MESSAGES[key].wordings()))
+    return named - FACTS.keys() - RULE_FACTS
+
+
+def render(
+    key: str, channel: str = "web", *, settings: Settings | None = None, **values: Any
+) -> str:
+    """The sentence `key` as `channel` words it, with `values` and the facts filled in.
+
+    A KeyError for an unknown key, or for a variable the caller did not give, is a bug the
+    catalogue's tests are there to catch before a patient does.
+    """
+    template = MESSAGES[key].for_channel(channel)
+    facts: dict[str, Any] = dict(FACTS)
+    if fields(template) & RULE_FACTS:
+        facts.update(rule_facts(settings or load_settings()))
+    return template.format(**{**facts, **values})
