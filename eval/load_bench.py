@@ -148,6 +148,9 @@ def describe(level: Level) -> list[str]:
     if level.outcomes:
         done = ", ".join(f"{k} {v}" for k, v in sorted(level.outcomes.items()))
         lines.append(" " * 36 + f"conversations {level.started}: {done}")
+    for example in sorted(set(DERAILED))[:3]:
+        lines.append(" " * 36 + f"derailed at: {example}")
+    DERAILED.clear()
     if level.rss_mb:
         rss = ", ".join(f"{k} {v:.0f}" for k, v in level.rss_mb.items())
         lines.append(" " * 36 + f"peak RSS MB: {rss}")
@@ -227,6 +230,10 @@ def _yes(reply: Reply, channel: str) -> Move:
     return Move(text="yes")
 
 
+# The replies the simulated patients had no answer to (printed after each level).
+DERAILED: list[str] = []
+
+
 def next_move(reply: Reply, patient: BenchPatient, channel: str, rng: random.Random) -> Move | None:
     """What a patient answers to the assistant's last reply; None when there is nothing to say."""
     text = reply.text.lower()
@@ -293,6 +300,7 @@ async def converse(
             return task
         move = next_move(reply, patient, channel, rng)
         if move is None:
+            DERAILED.append(f"{channel}/{task}: {reply.text[:140]}")
             return "derailed"
         reply = await send(move)
     return "too long"
