@@ -255,6 +255,8 @@ def next_move(reply: Reply, patient: BenchPatient, channel: str, rng: random.Ran
     if ("times" in text or "here are" in text) and count >= 2:
         # Any of the first three times; the last choice is "none of these".
         return _choose(reply, channel, rng.randrange(min(3, count - 1)))
+    if "look for other times" in text:  # the time was taken meanwhile: yes, look again
+        return Move("yes")
     asks = text.rstrip().endswith("?") or "reply 1 for yes" in text or "one for yes" in text
     if asks and ("book" in text or "request a refill" in text):
         return _yes(reply, channel)

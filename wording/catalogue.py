@@ -138,6 +138,8 @@ MESSAGES: Mapping[str, Message] = {
     "ask.appointment_choice": Message("Which appointment?"),
     "choice.which_of_these": Message("Which of these would you like?"),
     "booking.declined": Message("OK, I haven't booked anything."),
+    "booking.slot_taken": Message("{message} Shall I look for other times?"),
+    "booking.look_again_button": Message("Find another time"),
     "reschedule.declined": Message("OK, your appointment stays as it was."),
     "reschedule.failed": Message("Sorry, I couldn't change that appointment."),
     "reschedule.call_clinic": Message(

@@ -24,11 +24,12 @@ from bot.actions.conversation import (
     value_before_turn,
 )
 from bot.actions.follow_up import offer
+from bot.actions.records import who_for
 from bot.actions.task_form import TaskFormValidator, look_up, subject_id, yes_no
 from portal_core import clinics, people, scheduling
 from portal_core.actors import Actor
 from portal_core.clinics import AppointmentTypeView, ClinicView, to_local
-from portal_core.errors import PortalError
+from portal_core.errors import PortalError, SlotUnavailable
 from portal_core.proxy import Capability
 from understanding import choices
 from understanding.when import When, parse_when, with_time_of_day
@@ -610,6 +611,24 @@ class ActionBookAppointment(TaskAction[Booking]):
         else:
             turn.say(_booked_text(view))
         return []
+
+    def refused(self, turn: TaskTurn, error: Exception) -> list[EventType]:
+        """Someone else took the time while the patient was deciding: say so and offer to look
+        again for the same visit, clinic and person (a bare "no longer available" left the
+        patient with nothing to answer; `make bench` counted those conversations as derailed)."""
+        if type(error) is not SlotUnavailable:
+            return super().refused(turn, error)
+        look_again = {"title": render("booking.look_again_button"), "payload": "/book_appointment"}
+        turn.say(
+            render("booking.slot_taken", turn.channel, message=error.user_message),
+            buttons=[look_again],
+        )
+        presets = {
+            "appointment_type": turn.slot("appointment_type"),
+            "clinic": turn.slot("clinic"),
+            "family_member": who_for(turn.tracker),
+        }
+        return [offer(turn.tracker, "/book_appointment", **presets)]
 
 
 def _booked_text(booked: scheduling.AppointmentView) -> str:

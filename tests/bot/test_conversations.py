@@ -238,6 +238,35 @@ def test_a_basic_account_is_told_how_to_upgrade(stack: Stack, portal: Database) 
     assert "reference range" not in answer
 
 
+def test_a_time_taken_meanwhile_is_said_and_a_yes_looks_again(
+    stack: Stack, portal: Database
+) -> None:
+    """Two spouses are offered the same first time; the one who confirms second is told it's
+    gone and asked whether to look again, and a yes starts the search again (it used to end
+    the conversation on "no longer available")."""
+    marcus, elena = person(portal, "Marcus", "Rivera"), person(portal, "Elena", "Rivera")
+    chats = [web_chat(stack, marcus), web_chat(stack, elena)]
+    picked = []
+    for chat in chats:
+        assert "When would you like" in chat.say("I need a sick visit for myself")
+        offer = chat.turn("as soon as possible")
+        buttons = offer[-1].get("buttons") or []
+        assert buttons, offer
+        picked.append(buttons[0]["title"])
+        assert chat.say(buttons[0]["payload"]).startswith("Book you")
+    assert picked[0] == picked[1], picked
+    before = _appointments_booked_by(portal, elena)
+    assert chats[0].say("yes").startswith("You're booked")
+    taken = chats[1].turn("yes")
+    assert "no longer available" in taken[0]["text"], taken
+    assert taken[0]["text"].endswith("Shall I look for other times?"), taken
+    assert [b["title"] for b in taken[0].get("buttons") or []] == ["Find another time"]
+    assert _appointments_booked_by(portal, elena) == before
+    again = chats[1].say("yes please")
+    assert "When would you like" in again or "Here are" in again, again
+    assert chats[1].active_loop() == "book_appointment_form"
+
+
 def _messages_sent_by(portal: Database, who: Person) -> list[str]:
     with portal.transaction() as session:
         return list(
