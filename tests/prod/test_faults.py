@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import time
 
 import aiohttp
 
@@ -193,7 +194,11 @@ def test_simultaneous_texts_of_one_conversation_at_both_replicas_run_one_at_a_ti
 ) -> None:
     """Five texts of one conversation at once, split across the replicas: each is answered,
     and the tracker records five whole turns, one after another (two turns at once would
-    interleave their events, or lose some: the SQL tracker store appends by count)."""
+    interleave their events, or lose some: the SQL tracker store appends by count).
+
+    Waiting for the lock is waiting: on a slow machine the last texts in the queue may pass the
+    channel's reply cap and get the polite "try again" (their answer then comes with the next
+    text), which is the designed answer, not a failure; their turns must still be whole."""
     (patient,) = prod.new_patients(1)
     conversation = f"sms:{patient.phone}"
     # Questions that open no form (a form on SMS would ask for a birth date first).
@@ -207,9 +212,16 @@ def test_simultaneous_texts_of_one_conversation_at_both_replicas_run_one_at_a_ti
             return list(await asyncio.gather(*sends))
 
     replies = prod.run(scenario())
-    assert all(polite(r) and r.texts and r.texts != [TRY_AGAIN] for r in replies)
-    events = prod.tracker_events(conversation)
-    users = [e["text"] for e in events if e["event"] == "user"]
+    assert all(polite(r) and r.texts for r in replies), [(r.status, r.texts) for r in replies]
+    assert any(r.texts != [TRY_AGAIN] for r in replies), [r.seconds for r in replies]
+    deadline = time.monotonic() + 60  # a turn answered "try again" finishes in the background
+    while True:
+        events = prod.tracker_events(conversation)
+        users = [e["text"] for e in events if e["event"] == "user"]
+        done = events and events[-1].get("name") == "action_listen"
+        if (len(users) == len(texts) and done) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert sorted(users) == sorted(texts)
     # Each user message is followed by its own actions up to action_listen before the next.
     turn_open = False
