@@ -53,6 +53,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from bot.channels import limits
+from bot.channels.twilio_requests import SIGNATURE_HEADER
 from channel_state import deliveries
 from portal_core.config import load_settings
 from portal_core.database import Database
@@ -61,7 +62,6 @@ from portal_core.identity import normalize_phone
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Twilio-Signature"
 TWILIO_DEADLINE_SECONDS = 15.0
 # Room left for the signature check, the database round trips and the network to Twilio.
 MAX_REPLY_TIMEOUT_SECONDS = 12.0
