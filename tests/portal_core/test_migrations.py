@@ -107,19 +107,7 @@ def test_audit_events_accept_inserts_but_refuse_update_and_delete(
     empty_url: str, engine: Engine
 ) -> None:
     migrate(empty_url, log=False)
-    db = Database(empty_url)
-    try:
-        with db.transaction() as session:
-            audit.record(
-                session,
-                None,
-                subject_id=None,
-                action="read",
-                resource="results",
-                now=datetime(2025, 1, 2, 3, 4, tzinfo=timezone.utc),
-            )
-    finally:
-        db.dispose()
+    _one_audit_row(empty_url)
 
     for statement in (update(AUDIT).values(detail="rewritten"), delete(AUDIT)):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
