@@ -12,11 +12,14 @@ import os
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, make_url
+
+from ops.topology import Stores, postgres_url
 
 ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -118,3 +121,27 @@ def drop_database(database_url: str) -> None:
             {"n": name},
         )
         conn.execute(text(f"DROP DATABASE IF EXISTS {_quoted(name)}"))
+
+
+@contextmanager
+def scratch_stores(name: str, lock_prefix: str) -> Iterator[Stores]:
+    """Two new databases on the local PostgreSQL (the portal's and Rasa's tracker store), with
+    PostgreSQL and Redis started if need be, for one benchmark or profiling run; dropped after.
+
+    A fresh suffix keeps concurrent runs (and a run's leftovers) apart, in the database names
+    and in the Redis lock prefix."""
+    ensure_postgres()
+    ensure_redis()
+    unique = uuid.uuid4().hex[:10]
+    stores = Stores(
+        portal_url=postgres_url(f"genesis_{name}_{unique}_portal"),
+        tracker_url=postgres_url(f"genesis_{name}_{unique}_tracker"),
+        lock_prefix=f"{lock_prefix}{unique}",
+    )
+    for url in (stores.portal_url, stores.tracker_url):
+        ensure_database(url)
+    try:
+        yield stores
+    finally:
+        for url in (stores.portal_url, stores.tracker_url):
+            drop_database(url)
