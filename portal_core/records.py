@@ -574,14 +574,9 @@ def _visible_labs(
     query = select(LabResult).where(LabResult.patient_id == patient_id, LabResult.status == "final")
     if columns:
         query = query.options(load_only(*columns))
-    return _released_newest_first(
-        session.scalars(query),
-        taken=lambda r: r.collected_at,
-        text=lambda r: f"{r.test_name} {r.panel or ''}",
-        terms=terms,
-        since=since,
-        now=now,
-    )
+    text: Callable[[LabResult], str] = lambda r: f"{r.test_name} {r.panel or ''}"  # noqa: E731
+    rows = session.scalars(query)
+    return _released_newest_first(rows, lambda r: r.collected_at, text, terms, since, now)
 
 
 def _visible_reports(
@@ -600,19 +595,12 @@ def _visible_reports(
             Report.kind.in_(kinds),
         )
     )
-    return _released_newest_first(
-        rows,
-        taken=lambda r: r.performed_at,
-        text=lambda r: f"{r.title} {r.summary}",
-        terms=terms,
-        since=since,
-        now=now,
-    )
+    text: Callable[[Report], str] = lambda r: f"{r.title} {r.summary}"  # noqa: E731
+    return _released_newest_first(rows, lambda r: r.performed_at, text, terms, since, now)
 
 
 def _released_newest_first(
     rows: Iterable[R],
-    *,
     taken: Callable[[R], datetime],
     text: Callable[[R], str],
     terms: Sequence[str],
