@@ -13,14 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from channel_state.models import SmsConversation
 from portal_core.clock import utcnow
-from portal_core.database import Database
+from portal_core.database import Database, locked_row
 from portal_core.errors import InvalidInput
 from wording.sms import choice_number
 
@@ -53,20 +50,9 @@ def _checked_id(conversation_id: str) -> str:
 
 def _row(session: Session, conversation_id: str, now: datetime) -> SmsConversation:
     """The conversation's row, created if new and locked: two replicas may write at once."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(SmsConversation)
-        .values(conversation_id=conversation_id, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["conversation_id"])
+    return locked_row(
+        session, SmsConversation, "conversation_id", conversation_id=conversation_id, updated_at=now
     )
-    row = session.scalar(
-        select(SmsConversation)
-        .where(SmsConversation.conversation_id == conversation_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert row is not None  # inserted just above
-    return row
 
 
 def remember_choices(

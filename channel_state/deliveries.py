@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from channel_state import retention
 from channel_state.models import WebhookDelivery
 from portal_core.clock import utcnow
 from portal_core.config import Settings
-from portal_core.database import Database
+from portal_core.database import Database, insert_if_missing
 from portal_core.errors import InvalidInput
 
 MAX_KEY_LENGTH = 120
@@ -67,19 +65,16 @@ def claim(
     now = now or utcnow()
     retention.prune_if_due(db, now=now, settings=settings)
     with db.transaction() as session:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        won = session.execute(
-            insert(WebhookDelivery)
-            .values(
-                key=key,
-                channel=channel[:12],
-                conversation_id=conversation_id,
-                status="processing",
-                received_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
-        ).rowcount
-        if won == 1:
+        if insert_if_missing(
+            session,
+            WebhookDelivery,
+            "key",
+            key=key,
+            channel=channel[:12],
+            conversation_id=conversation_id,
+            status="processing",
+            received_at=now,
+        ):
             return Claim(fresh=True)
         taken_over = session.execute(
             update(WebhookDelivery)

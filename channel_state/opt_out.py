@@ -17,14 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from channel_state.models import SmsOptOut
 from portal_core import audit
 from portal_core.clock import utcnow
-from portal_core.database import Database
+from portal_core.database import Database, locked_row
 from portal_core.identity import normalize_phone
 from portal_core.models import Patient
 
@@ -95,20 +93,10 @@ def _set(db: Database, phone: str, opted_out: bool, keyword: str, now: datetime)
     number = normalize_phone(phone)
     word = str(keyword).upper()[:20]
     with db.transaction() as session:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         # A number never seen is opted in; the row exists from here on so it can be locked.
-        session.execute(
-            insert(SmsOptOut)
-            .values(phone=number, opted_out=False, keyword=word, changed_at=now)
-            .on_conflict_do_nothing(index_elements=["phone"])
+        row = locked_row(
+            session, SmsOptOut, "phone", phone=number, opted_out=False, keyword=word, changed_at=now
         )
-        row = session.scalar(
-            select(SmsOptOut)
-            .where(SmsOptOut.phone == number)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        assert row is not None  # inserted just above
         if row.opted_out == opted_out:
             return False
         row.opted_out, row.keyword, row.changed_at = opted_out, word, now

@@ -53,7 +53,7 @@ from eval.bench_population import BenchPatient, add_patients  # noqa: E402
 from ops import services  # noqa: E402
 from ops.clients import Call, Patients, Reply, Signer  # noqa: E402
 from ops.run import Settings, base_environment, running  # noqa: E402
-from ops.topology import Layout, Stores, postgres_url  # noqa: E402
+from ops.topology import Layout  # noqa: E402
 
 LEVELS = (1, 10, 50)
 CONVERSATIONS = {1: 6, 10: 30, 50: 50}
@@ -502,71 +502,60 @@ def main(argv: list[str] | None = None) -> int:
                 stock[concurrency] = level
                 print("\n".join(describe(level)), flush=True)
 
-    services.ensure_postgres()
-    services.ensure_redis()
-    unique = uuid.uuid4().hex[:10]
-    portal_url = postgres_url(f"genesis_bench_{unique}_portal")
-    tracker_url = postgres_url(f"genesis_bench_{unique}_tracker")
-    for url in (portal_url, tracker_url):
-        services.ensure_database(url)
     try:
-        from portal_core.cli import migrate
-        from portal_core.database import Database
-        from portal_core.seed import seed
+        with services.scratch_stores("bench", "bench") as stores:
+            from portal_core.cli import migrate
+            from portal_core.database import Database
+            from portal_core.seed import seed
 
-        migrate(portal_url, log=False)
-        portal = Database(portal_url)
-        seed(portal)
-        needed = sum(counts.values()) + counts[10]
-        patients = add_patients(portal, needed)
-        portal.dispose()
-        layout = Layout(
-            front=free_port(),
-            actions_front=free_port(),
-            rasa=(free_port(), free_port()),
-            actions=(free_port(), free_port()),
-        )
-        stores = Stores(
-            portal_url=portal_url, tracker_url=tracker_url, lock_prefix=f"bench{unique}"
-        )
-        settings = Settings.generated(args.model, BENCH_TOKEN, BENCH_PUBLIC_URL)
-        signer = Signer(BENCH_TOKEN, BENCH_PUBLIC_URL)
-        started = time.perf_counter()
-        with running(layout, stores, settings, work / "prod") as topology:
-            print(f"production topology ready after {time.perf_counter() - started:.0f} s")
-            pids = {name: topology.pid(name) for name in topology.running}
-            offset = 0
-            for concurrency in LEVELS:
+            migrate(stores.portal_url, log=False)
+            portal = Database(stores.portal_url)
+            seed(portal)
+            needed = sum(counts.values()) + counts[10]
+            patients = add_patients(portal, needed)
+            portal.dispose()
+            layout = Layout(
+                front=free_port(),
+                actions_front=free_port(),
+                rasa=(free_port(), free_port()),
+                actions=(free_port(), free_port()),
+            )
+            settings = Settings.generated(args.model, BENCH_TOKEN, BENCH_PUBLIC_URL)
+            signer = Signer(BENCH_TOKEN, BENCH_PUBLIC_URL)
+            started = time.perf_counter()
+            with running(layout, stores, settings, work / "prod") as topology:
+                print(f"production topology ready after {time.perf_counter() - started:.0f} s")
+                pids = {name: topology.pid(name) for name in topology.running}
+                offset = 0
+                for concurrency in LEVELS:
+                    level = asyncio.run(
+                        run_level(
+                            "genesis, 2 replicas (web+SMS+voice)",
+                            concurrency,
+                            counts[concurrency],
+                            genesis_conversation(patients, offset, concurrency),
+                            layout.front_url,
+                            signer,
+                            pids,
+                        )
+                    )
+                    offset += counts[concurrency]
+                    levels[f"two-{concurrency}"] = level
+                    print("\n".join(describe(level)), flush=True)
                 level = asyncio.run(
                     run_level(
-                        "genesis, 2 replicas (web+SMS+voice)",
-                        concurrency,
-                        counts[concurrency],
-                        genesis_conversation(patients, offset, concurrency),
-                        layout.front_url,
+                        "genesis, 1 replica (web+SMS+voice)",
+                        10,
+                        counts[10],
+                        genesis_conversation(patients, offset, 99),
+                        layout.rasa_url(0),
                         signer,
                         pids,
                     )
                 )
-                offset += counts[concurrency]
-                levels[f"two-{concurrency}"] = level
+                levels["one-10"] = level
                 print("\n".join(describe(level)), flush=True)
-            level = asyncio.run(
-                run_level(
-                    "genesis, 1 replica (web+SMS+voice)",
-                    10,
-                    counts[10],
-                    genesis_conversation(patients, offset, 99),
-                    layout.rasa_url(0),
-                    signer,
-                    pids,
-                )
-            )
-            levels["one-10"] = level
-            print("\n".join(describe(level)), flush=True)
     finally:
-        for url in (portal_url, tracker_url):
-            services.drop_database(url)
         shutil.rmtree(work, ignore_errors=True)
 
     ten = levels["two-10"]

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ops import services  # noqa: E402
-from ops.topology import Stores, endpoints, endpoints_yaml, postgres_url  # noqa: E402
+from ops.topology import Stores, endpoints, endpoints_yaml  # noqa: E402
 
 TIMES: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
@@ -269,35 +269,24 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_structlog(logging.WARNING)
     logging.getLogger().setLevel(logging.WARNING)
-    services.ensure_postgres()
-    services.ensure_redis()
-    unique = uuid.uuid4().hex[:10]
-    portal_url = postgres_url(f"genesis_profile_{unique}_portal")
-    tracker_url = postgres_url(f"genesis_profile_{unique}_tracker")
-    for url in (portal_url, tracker_url):
-        services.ensure_database(url)
-    os.environ["PORTAL_DATABASE_URL"] = portal_url
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    for name in ("GENESIS_ACTION_TOKEN", "PORTAL_JWT_SECRET"):
-        os.environ.setdefault(name, secrets.token_urlsafe(48))
-    try:
+    with services.scratch_stores("profile", "prof") as stores:
+        os.environ["PORTAL_DATABASE_URL"] = stores.portal_url
+        os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+        for name in ("GENESIS_ACTION_TOKEN", "PORTAL_JWT_SECRET"):
+            os.environ.setdefault(name, secrets.token_urlsafe(48))
         from eval.bench_population import add_patients
         from portal_core.cli import migrate
         from portal_core.database import Database
         from portal_core.seed import seed
 
-        migrate(portal_url, log=False)
-        portal = Database(portal_url)
+        migrate(stores.portal_url, log=False)
+        portal = Database(stores.portal_url)
         seed(portal)
         patients = add_patients(portal, args.conversations + 3)
         portal.dispose()
         instrument(speedups=not args.without_speedups)
-        stores = Stores(portal_url=portal_url, tracker_url=tracker_url, lock_prefix=f"prof{unique}")
         per_turn = asyncio.run(profile(args.model, stores, patients, args.conversations))
         print("\n".join(report(per_turn)))
-    finally:
-        for url in (portal_url, tracker_url):
-            services.drop_database(url)
     return 0
 
 

@@ -8,7 +8,6 @@ which Rasa already brings) so that fifty conversations at once cost one thread.
 from __future__ import annotations
 
 import json
-import secrets
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -16,14 +15,21 @@ from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import aiohttp
-from twilio.request_validator import RequestValidator
 
-SMS_PATH = "/webhooks/twilio_sms/webhook"
-VOICE_PATH = "/webhooks/twilio_voice/webhook"
+from bot.channels.twilio_requests import (
+    ACCOUNT_SID,  # noqa: F401 (the fuzz tests build forms from ops.clients alone)
+    ASSISTANT_NUMBER,
+    SMS_PATH,
+    VOICE_PATH,
+    call_form,
+    form_headers,
+    new_sid,
+    signature,
+    sms_form,
+    spoken,
+)
+
 REST_PATH = "/webhooks/rest/webhook"
-SIGNATURE_HEADER = "X-Twilio-Signature"
-ACCOUNT_SID = "AC" + "0" * 32
-ASSISTANT_NUMBER = "+15005550006"
 # What the channels say when a turn failed or ran late (bot/channels); counted, not hidden.
 TRY_AGAIN_MARKERS = ("please try again", "try again in a minute", "try again shortly")
 
@@ -59,10 +65,6 @@ def sms_texts(twiml: str) -> list[str]:
     return [" ".join("".join(m.itertext()).split()) for m in root.iter("Message")]
 
 
-def _spoken(element: ET.Element) -> str:
-    return " ".join(" ".join(element.itertext()).split())
-
-
 def voice_reply(twiml: str) -> tuple[list[str], str | None, bool]:
     """(what the caller hears before answering, the Gather's action, whether it hangs up).
 
@@ -73,9 +75,9 @@ def voice_reply(twiml: str) -> tuple[list[str], str | None, bool]:
     said: list[str] = []
     for verb in root:
         if verb.tag == "Say":
-            said.append(_spoken(verb))
+            said.append(spoken(verb))
         elif verb.tag == "Gather":
-            said.extend(_spoken(s) for s in verb.iter("Say"))
+            said.extend(spoken(s) for s in verb.iter("Say"))
             return said, verb.get("action"), False
         elif verb.tag == "Hangup":
             return said, None, True
@@ -90,29 +92,7 @@ class Signer:
     public_base: str
 
     def signature(self, path: str, form: dict[str, str]) -> str:
-        return RequestValidator(self.token).compute_signature(self.public_base + path, form)
-
-
-def new_sid(prefix: str) -> str:
-    return prefix + secrets.token_hex(16)
-
-
-def sms_form(phone: str, body: str, sid: str) -> dict[str, str]:
-    """The fields Twilio posts for an incoming text."""
-    return {
-        "ToCountry": "US",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "SmsSid": sid,
-        "SmsStatus": "received",
-        "Body": body,
-        "To": ASSISTANT_NUMBER,
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": phone,
-        "ApiVersion": "2010-04-01",
-    }
+        return signature(self.token, self.public_base + path, form)
 
 
 @dataclass
@@ -124,19 +104,7 @@ class Call:
     next_path: str = VOICE_PATH
 
     def form(self, **extra: str) -> dict[str, str]:
-        base = {
-            "AccountSid": ACCOUNT_SID,
-            "ApiVersion": "2010-04-01",
-            "CallSid": self.sid,
-            "CallStatus": "in-progress",
-            "Direction": "inbound",
-            "From": self.caller,
-            "Caller": self.caller,
-            "To": ASSISTANT_NUMBER,
-            "Called": ASSISTANT_NUMBER,
-        }
-        base.update(extra)
-        return base
+        return call_form(self.sid, self.caller, ASSISTANT_NUMBER, **extra)
 
 
 class Patients:
@@ -155,14 +123,14 @@ class Patients:
         self.timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def _post_form(
-        self, path: str, form: dict[str, str], signature: str | None
+        self, path: str, form: dict[str, str], signed: str | None
     ) -> tuple[int, str, float]:
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        if signature is not None:
-            headers[SIGNATURE_HEADER] = signature
         started = time.perf_counter()
         async with self.session.post(
-            self.base_url + path, data=urlencode(form), headers=headers, timeout=self.timeout
+            self.base_url + path,
+            data=urlencode(form),
+            headers=form_headers(signed),
+            timeout=self.timeout,
         ) as response:
             body = await response.text()
             return response.status, body, time.perf_counter() - started
@@ -176,9 +144,9 @@ class Patients:
         texts = sms_texts(body) if status == 200 else []
         return Reply(status, texts, seconds, body)
 
-    async def raw_sms(self, form: dict[str, str], signature: str | None) -> Reply:
+    async def raw_sms(self, form: dict[str, str], signed: str | None) -> Reply:
         """A delivery as given (fuzzing): the signature may be anything or missing."""
-        status, body, seconds = await self._post_form(SMS_PATH, form, signature)
+        status, body, seconds = await self._post_form(SMS_PATH, form, signed)
         return Reply(status, [], seconds, body)
 
     async def call(self, call: Call, said: str | None = None, digits: str | None = None) -> Reply:

@@ -99,17 +99,15 @@ def plan(layout: Layout, stores: Stores, settings: Settings, run_dir: Path) -> l
     endpoints_file.write_text(endpoints_yaml(endpoints(stores)))
     config = nginx.write_config(nginx.loopback_site(layout, run_dir / "nginx"), run_dir / "nginx")
     processes: list[Process] = []
+    # What both kinds of process need to reach the portal and trust each other.
+    portal = {
+        "GENESIS_ENV": settings.mode,
+        "GENESIS_ACTION_TOKEN": settings.action_token,
+        "PORTAL_JWT_SECRET": settings.jwt_secret,
+        "PORTAL_DATABASE_URL": stores.portal_url,
+    }
     for index, port in enumerate(layout.actions):
-        env = environment(
-            "actions",
-            {
-                "GENESIS_ENV": settings.mode,
-                "GENESIS_ACTION_TOKEN": settings.action_token,
-                "PORTAL_JWT_SECRET": settings.jwt_secret,
-                "PORTAL_DATABASE_URL": stores.portal_url,
-                **settings.tuning.get("actions", {}),
-            },
-        )
+        env = environment("actions", {**portal, **settings.tuning.get("actions", {})})
         processes.append(
             Process(
                 name=f"actions-{index + 1}",
@@ -123,14 +121,11 @@ def plan(layout: Layout, stores: Stores, settings: Settings, run_dir: Path) -> l
         env = environment(
             "rasa",
             {
-                "GENESIS_ENV": settings.mode,
+                **portal,
                 "GENESIS_ENDPOINTS_FILE": str(endpoints_file),
                 "GENESIS_ACTION_URL": layout.action_url,
-                "GENESIS_ACTION_TOKEN": settings.action_token,
                 "RASA_API_TOKEN": settings.api_token,
                 "GENESIS_CORS_ORIGINS": settings.cors_origins,
-                "PORTAL_JWT_SECRET": settings.jwt_secret,
-                "PORTAL_DATABASE_URL": stores.portal_url,
                 "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
                 "TWILIO_PUBLIC_BASE_URL": settings.twilio_public_base_url,
                 **settings.tuning.get("rasa", {}),

@@ -12,9 +12,14 @@ import os
 import socket
 import subprocess
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
+
+from ops.topology import Stores, postgres_url
 
 ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -81,35 +86,62 @@ def _quoted(name: str) -> str:
     return f'"{name}"'
 
 
-def ensure_database(database_url: str) -> bool:
-    """Create the database named in `database_url` if it doesn't exist; True if created."""
+@contextmanager
+def administering(database_url: str) -> Iterator[tuple[Connection, str]]:
+    """An autocommit connection to the server's `postgres` database, and the (checked) name of
+    the database in `database_url`: CREATE and DROP DATABASE can't run inside a transaction
+    nor from the database they act on."""
     name = make_url(database_url).database or ""
-    quoted = _quoted(name)
+    _quoted(name)
     admin = create_engine(_admin_url_for(database_url), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-            ).scalar()
-            if exists:
-                return False
-            conn.execute(text(f"CREATE DATABASE {quoted}"))
-            return True
+            yield conn, name
     finally:
         admin.dispose()
+
+
+def ensure_database(database_url: str) -> bool:
+    """Create the database named in `database_url` if it doesn't exist; True if created."""
+    with administering(database_url) as (conn, name):
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).scalar()
+        if exists:
+            return False
+        conn.execute(text(f"CREATE DATABASE {_quoted(name)}"))
+        return True
 
 
 def drop_database(database_url: str) -> None:
     """Drop the database named in `database_url`, closing whatever is still connected."""
-    name = make_url(database_url).database or ""
-    quoted = _quoted(name)
-    admin = create_engine(_admin_url_for(database_url), isolation_level="AUTOCOMMIT")
+    with administering(database_url) as (conn, name):
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        conn.execute(text(f"DROP DATABASE IF EXISTS {_quoted(name)}"))
+
+
+@contextmanager
+def scratch_stores(name: str, lock_prefix: str) -> Iterator[Stores]:
+    """Two new databases on the local PostgreSQL (the portal's and Rasa's tracker store), with
+    PostgreSQL and Redis started if need be, for one benchmark or profiling run; dropped after.
+
+    A fresh suffix keeps concurrent runs (and a run's leftovers) apart, in the database names
+    and in the Redis lock prefix."""
+    ensure_postgres()
+    ensure_redis()
+    unique = uuid.uuid4().hex[:10]
+    stores = Stores(
+        portal_url=postgres_url(f"genesis_{name}_{unique}_portal"),
+        tracker_url=postgres_url(f"genesis_{name}_{unique}_tracker"),
+        lock_prefix=f"{lock_prefix}{unique}",
+    )
+    for url in (stores.portal_url, stores.tracker_url):
+        ensure_database(url)
     try:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f"DROP DATABASE IF EXISTS {quoted}"))
+        yield stores
     finally:
-        admin.dispose()
+        for url in (stores.portal_url, stores.tracker_url):
+            drop_database(url)

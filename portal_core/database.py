@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, select
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -116,6 +118,35 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+M = TypeVar("M")
+
+
+def insert_if_missing(session: Session, model: type[Any], key: str, /, **values: Any) -> bool:
+    """INSERT a `model` row unless one with the same `key` column exists; True if inserted.
+
+    ON CONFLICT DO NOTHING (in both dialects' words) rather than read-then-insert, so replicas
+    racing for the same key never fail and exactly one of them inserts."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=[key])
+    )
+    return bool(result.rowcount == 1)
+
+
+def locked_row(session: Session, model: type[M], key: str, /, **defaults: Any) -> M:
+    """The `model` row whose `key` column is `defaults[key]`, created from `defaults` if new, and
+    locked (FOR UPDATE) for this transaction, so concurrent writers to it queue up."""
+    insert_if_missing(session, model, key, **defaults)
+    row = session.scalar(
+        select(model)
+        .where(getattr(model, key) == defaults[key])
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None  # inserted just above
+    return row
 
 
 def database_from_settings(settings: Settings | None = None) -> Database:

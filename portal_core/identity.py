@@ -18,15 +18,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal_core import access, audit
 from portal_core.actors import CHANNELS, Actor
 from portal_core.clock import utcnow
 from portal_core.config import Settings, load_settings
-from portal_core.database import Database
+from portal_core.database import Database, locked_row
 from portal_core.errors import InvalidInput, LockedOut, PortalError, VerificationFailed
 from portal_core.models import Patient, PhoneLockout, SecurityAlert, VerifiedSession
 from understanding import numbers
@@ -449,21 +447,7 @@ def _raise_lockout_alert(
 
 def _lock_row(session: Session, phone: str) -> PhoneLockout:
     """The phone's counter, created if new and row-locked so concurrent guesses queue up."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(PhoneLockout)
-        .values(phone=phone, failed_attempts=0)
-        .on_conflict_do_nothing(index_elements=["phone"])
-    )
-    row = session.scalar(
-        select(PhoneLockout)
-        .where(PhoneLockout.phone == phone)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert row is not None  # inserted just above
-    return row
+    return locked_row(session, PhoneLockout, "phone", phone=phone, failed_attempts=0)
 
 
 def _matching(on_phone: list[Patient], born: date, last4: str) -> list[Patient]:

@@ -8,11 +8,11 @@ stay hidden. Records that came through the health information exchange say where
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from difflib import get_close_matches
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -29,6 +29,8 @@ from portal_core.models import Immunization, LabResult, Patient, Report
 from portal_core.models.records import REPORT_KINDS
 from portal_core.proxy import Capability
 from understanding.text import normalise
+
+R = TypeVar("R", LabResult, Report)  # a dated clinical record the patient reads
 
 NOT_REVIEWED = "not yet reviewed by your care team"
 MAX_LIMIT = 100
@@ -572,15 +574,9 @@ def _visible_labs(
     query = select(LabResult).where(LabResult.patient_id == patient_id, LabResult.status == "final")
     if columns:
         query = query.options(load_only(*columns))
-    visible = [
-        r
-        for r in session.scalars(query)
-        if _released(r.resulted_at, now)
-        and (since is None or (r.resulted_at or r.collected_at) > since)
-        and (not terms or _mentions(f"{r.test_name} {r.panel or ''}", terms))
-    ]
-    visible.sort(key=lambda r: (r.resulted_at or r.collected_at, r.id), reverse=True)
-    return visible
+    text: Callable[[LabResult], str] = lambda r: f"{r.test_name} {r.panel or ''}"  # noqa: E731
+    rows = session.scalars(query)
+    return _released_newest_first(rows, lambda r: r.collected_at, text, terms, since, now)
 
 
 def _visible_reports(
@@ -599,14 +595,28 @@ def _visible_reports(
             Report.kind.in_(kinds),
         )
     )
+    text: Callable[[Report], str] = lambda r: f"{r.title} {r.summary}"  # noqa: E731
+    return _released_newest_first(rows, lambda r: r.performed_at, text, terms, since, now)
+
+
+def _released_newest_first(
+    rows: Iterable[R],
+    taken: Callable[[R], datetime],
+    text: Callable[[R], str],
+    terms: Sequence[str],
+    since: datetime | None,
+    now: datetime,
+) -> list[R]:
+    """The released rows dated after `since` (by result, else when taken) whose `text` mentions
+    `terms`, newest first: one rule for lab results and reports alike."""
     visible = [
         r
         for r in rows
         if _released(r.resulted_at, now)
-        and (since is None or (r.resulted_at or r.performed_at) > since)
-        and (not terms or _mentions(f"{r.title} {r.summary}", terms))
+        and (since is None or (r.resulted_at or taken(r)) > since)
+        and (not terms or _mentions(text(r), terms))
     ]
-    visible.sort(key=lambda r: (r.resulted_at or r.performed_at, r.id), reverse=True)
+    visible.sort(key=lambda r: (r.resulted_at or taken(r), r.id), reverse=True)
     return visible
 
 

@@ -13,12 +13,14 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 import channel_state.models  # noqa: F401  (the channel tables are part of the schema built here)
+from ops import services
 from portal_core.database import Database
 from portal_core.models import Base
 from portal_core.seed import seed
@@ -41,6 +43,18 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
+@contextmanager
+def throwaway_database(name: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database `name` on the test server; dropped after,
+    whoever is still connected to it."""
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    services.ensure_database(url)
+    try:
+        yield url
+    finally:
+        services.drop_database(url)
+
+
 def _postgres_reason() -> str | None:
     try:
         engine = create_engine(PG_ADMIN_URL, future=True)
@@ -58,21 +72,8 @@ def postgres_url() -> Iterator[str]:
     reason = _postgres_reason()
     if reason:
         pytest.skip(reason)
-    name = f"genesis_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with throwaway_database(f"genesis_test_{uuid.uuid4().hex[:10]}") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -19,26 +19,30 @@ At the `you>` prompt, type what you would say, or keypad digits:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import secrets
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from twilio.request_validator import RequestValidator
+from bot.channels.twilio_common import load_twilio_settings
+from bot.channels.twilio_requests import (
+    ASSISTANT_NUMBER,
+    DEMO_PHONE,
+    QUIT_WORDS,
+    REFUSED,
+    VOICE_BASE_PATH,
+    call_form,
+    new_sid,
+    post_signed,
+    say_no_token,
+    spoken,
+    terminal_parser,
+    typed_lines,
+)
 
-from bot.channels.twilio_common import SIGNATURE_HEADER, load_twilio_settings
-
-DEFAULT_RASA_URL = "http://127.0.0.1:5005"
-BASE_PATH = "/webhooks/twilio_voice/"
-DEFAULT_FROM = "+12545550101"  # Marcus Rivera in the demo data (`make run` lists them all)
-DEFAULT_TO = "+15005550006"  # Twilio's magic test number; any number works locally
-ACCOUNT_SID = "AC" + "0" * 32
+BASE_PATH = VOICE_BASE_PATH
 HANG_UP = "/hangup"
 SILENCE = ""
 
@@ -60,53 +64,23 @@ class Call:
     token: str
     rasa_url: str
     public_base: str | None
-    caller: str = DEFAULT_FROM
-    called: str = DEFAULT_TO
-    sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
+    caller: str = DEMO_PHONE
+    called: str = ASSISTANT_NUMBER
+    sid: str = field(default_factory=lambda: new_sid("CA"))
     document: str = BASE_PATH + "webhook"  # the path of the TwiML being played
 
     def form(self, **fields: str) -> dict[str, str]:
-        base = {
-            "AccountSid": ACCOUNT_SID,
-            "ApiVersion": "2010-04-01",
-            "CallSid": self.sid,
-            "CallStatus": "in-progress",
-            "Direction": "inbound",
-            "From": self.caller,
-            "Caller": self.caller,
-            "To": self.called,
-            "Called": self.called,
-        }
-        base.update(fields)
-        return base
+        return call_form(self.sid, self.caller, self.called, **fields)
 
     def post(self, target: str, fields: dict[str, str]) -> tuple[int, str]:
         """POST to `target` (relative to the TwiML being played, as Twilio resolves it)."""
         path = urllib.parse.urljoin(self.document, target)
         signed_url = (self.public_base or self.rasa_url) + path
-        signature = RequestValidator(self.token).compute_signature(signed_url, fields)
-        request = urllib.request.Request(
-            self.rasa_url + path,
-            data=urllib.parse.urlencode(fields).encode(),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                SIGNATURE_HEADER: signature,
-            },
-        )
         self.document = urllib.parse.urlsplit(path).path
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, response.read().decode("utf-8", errors="replace")
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode("utf-8", errors="replace")
+        return post_signed(self.rasa_url + path, signed_url, self.token, fields)
 
     def hang_up(self) -> None:
         self.post(BASE_PATH + "status", self.form(CallStatus="completed", CallDuration="60"))
-
-
-def spoken(element: ET.Element) -> str:
-    """What a `<Say>` says (SSML breaks are silent)."""
-    return " ".join(" ".join(element.itertext()).split())
 
 
 @dataclass
@@ -179,10 +153,7 @@ def _request(call: Call, target: str, fields: dict[str, str], log: Transcript) -
         log.show(f"!! could not reach {call.rasa_url}: {error}. Is `make run` running?")
         return None
     if status == 403:
-        log.show(
-            "!! 403: the signature was refused. Do this client and Rasa share "
-            "TWILIO_AUTH_TOKEN and TWILIO_PUBLIC_BASE_URL?"
-        )
+        log.show(REFUSED)
         return None
     if status >= 400:
         log.show(f"!! HTTP {status}: {body[:200]}")
@@ -191,13 +162,8 @@ def _request(call: Call, target: str, fields: dict[str, str], log: Transcript) -
 
 
 def _typed() -> Iterator[str]:
-    while True:
-        try:
-            line = input("you> ")
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return
-        yield HANG_UP if line.strip() in (HANG_UP, "/quit", "/exit") else line.strip()
+    for line in typed_lines():
+        yield HANG_UP if line.strip() in (HANG_UP, *QUIT_WORDS) else line.strip()
 
 
 def converse(call: Call, answers: Iterator[str], log: Transcript | None = None) -> Transcript:
@@ -212,10 +178,7 @@ def converse(call: Call, answers: Iterator[str], log: Transcript | None = None) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--from", dest="caller", default=DEFAULT_FROM, help="your number")
-    parser.add_argument("--to", default=DEFAULT_TO, help="the assistant's Twilio number")
-    parser.add_argument("--url", default=DEFAULT_RASA_URL, help="where Rasa listens")
+    parser = terminal_parser(__doc__.split("\n\n")[0], sender="caller")
     parser.add_argument(
         "--say", action="append", help="answer with these, in order, then hang up (repeatable)"
     )
@@ -223,13 +186,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = load_twilio_settings()
     if not settings.auth_token:
-        print(
-            "TWILIO_AUTH_TOKEN is not set. Put the same value in .env for `make run` and here "
-            "(locally any string will do, e.g. TWILIO_AUTH_TOKEN=local-dev-token), then restart "
-            "`make run`.",
-            file=sys.stderr,
-        )
-        return 2
+        return say_no_token()
     call = Call(
         token=settings.auth_token,
         rasa_url=args.url.rstrip("/"),

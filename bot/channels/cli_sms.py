@@ -11,63 +11,36 @@ exactly as it would for a real text: signature, STOP/HELP, numbered choices, spl
 
 from __future__ import annotations
 
-import argparse
-import secrets
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
-from twilio.request_validator import RequestValidator
+from bot.channels.twilio_common import load_twilio_settings
+from bot.channels.twilio_requests import (
+    QUIT_WORDS,
+    REFUSED,
+    SMS_PATH,
+    new_sid,
+    post_signed,
+    say_no_token,
+    sms_form,
+    terminal_parser,
+    typed_lines,
+)
 
-from bot.channels.twilio_common import SIGNATURE_HEADER, load_twilio_settings
-
-DEFAULT_RASA_URL = "http://127.0.0.1:5005"
-WEBHOOK_PATH = "/webhooks/twilio_sms/webhook"
-DEFAULT_FROM = "+12545550101"  # Marcus Rivera in the demo data (`make run` lists them all)
-DEFAULT_TO = "+15005550006"  # Twilio's magic test number; any number works locally
-ACCOUNT_SID = "AC" + "0" * 32
+WEBHOOK_PATH = SMS_PATH
 
 
 def twilio_form(sender: str, to: str, body: str) -> dict[str, str]:
     """The fields Twilio posts for an incoming SMS, with a fresh MessageSid."""
-    sid = "SM" + secrets.token_hex(16)
-    return {
-        "ToCountry": "US",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "SmsSid": sid,
-        "SmsStatus": "received",
-        "Body": body,
-        "To": to,
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": sender,
-        "ApiVersion": "2010-04-01",
-    }
+    return sms_form(sender, body, new_sid("SM"), to=to)
 
 
 def send(
     webhook_url: str, public_url: str, token: str, form: dict[str, str], timeout: float = 30
 ) -> tuple[int, str]:
     """POST one signed delivery; (HTTP status, body)."""
-    signature = RequestValidator(token).compute_signature(public_url, form)
-    request = urllib.request.Request(
-        webhook_url,
-        data=urllib.parse.urlencode(form).encode(),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            SIGNATURE_HEADER: signature,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read().decode("utf-8", errors="replace")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode("utf-8", errors="replace")
+    return post_signed(webhook_url, public_url, token, form, timeout)
 
 
 def messages_in(twiml: str) -> list[str]:
@@ -84,34 +57,20 @@ def _lines(said: list[str] | None) -> Iterator[str]:
     if said:
         yield from said
         return
-    while True:
-        try:
-            line = input("you> ")
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return
-        if line.strip() in ("/quit", "/exit"):
+    for line in typed_lines():
+        if line.strip() in QUIT_WORDS:
             return
         yield line
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--from", dest="sender", default=DEFAULT_FROM, help="your number")
-    parser.add_argument("--to", default=DEFAULT_TO, help="the assistant's Twilio number")
-    parser.add_argument("--url", default=DEFAULT_RASA_URL, help="where Rasa listens")
+    parser = terminal_parser(__doc__.split("\n\n")[0], sender="sender")
     parser.add_argument("--say", action="append", help="send these texts and exit (repeatable)")
     args = parser.parse_args(argv)
 
     settings = load_twilio_settings()
     if not settings.auth_token:
-        print(
-            "TWILIO_AUTH_TOKEN is not set. Put the same value in .env for `make run` and here "
-            "(locally any string will do, e.g. TWILIO_AUTH_TOKEN=local-dev-token), then restart "
-            "`make run`.",
-            file=sys.stderr,
-        )
-        return 2
+        return say_no_token()
     webhook_url = args.url.rstrip("/") + WEBHOOK_PATH
     public_url = (
         (settings.public_base_url + WEBHOOK_PATH) if settings.public_base_url else webhook_url
@@ -130,10 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"!! could not reach {webhook_url}: {error}. Is `make run` running?")
             return 1
         if status == 403:
-            print(
-                "!! 403: the signature was refused. Do this client and Rasa share "
-                "TWILIO_AUTH_TOKEN and TWILIO_PUBLIC_BASE_URL?"
-            )
+            print(REFUSED)
             return 1
         if status >= 400:
             print(f"!! HTTP {status}: {body[:200]}")

@@ -39,6 +39,7 @@ loop every conversation shares.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
@@ -46,13 +47,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from sanic import response
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from bot.channels import limits
+from bot.channels.twilio_requests import SIGNATURE_HEADER
 from channel_state import deliveries
 from portal_core.config import load_settings
 from portal_core.database import Database
@@ -61,7 +63,6 @@ from portal_core.identity import normalize_phone
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Twilio-Signature"
 TWILIO_DEADLINE_SECONDS = 15.0
 # Room left for the signature check, the database round trips and the network to Twilio.
 MAX_REPLY_TIMEOUT_SECONDS = 12.0
@@ -185,6 +186,30 @@ def form_params(request: Request) -> FormParams:
         body = body[:MAX_FORM_BYTES]
     text = body.decode("utf-8", errors="replace")
     return FormParams(parse_qsl(text, keep_blank_values=True, errors="replace"))
+
+
+class TwilioInput(InputChannel):
+    """What the SMS and voice input channels share: no options in credentials.yml (the secret and
+    the public URL come from the environment), and a blueprint with a health check."""
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls()
+
+    def health(self) -> dict[str, Any]:
+        """What `GET /` answers, for the load balancer's check."""
+        return {"status": "ok"}
+
+    def _blueprint(self) -> Blueprint:
+        """This channel's blueprint, named uniquely per instance, with `GET /` answered."""
+        module = inspect.getmodule(self)
+        hook = Blueprint(f"{self.name()}_webhook_{id(self)}", module.__name__ if module else None)
+
+        @hook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json(self.health())
+
+        return hook
 
 
 def twiml_response(twiml: str, status: int = 200) -> HTTPResponse:

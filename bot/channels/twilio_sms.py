@@ -15,14 +15,13 @@ Point a Twilio number's "A message comes in" webhook (HTTP POST) at
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
-from sanic import Blueprint, response
+from rasa.core.channels.channel import UserMessage
+from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
@@ -30,6 +29,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.channels.twilio_common import (
     TRY_AGAIN,
     Messages,
+    TwilioInput,
     TwilioWebhook,
     channel_metadata,
     forbidden,
@@ -134,7 +134,7 @@ def _squashed(text: str) -> str:
     return " ".join(text.split())
 
 
-class TwilioSmsInput(InputChannel):
+class TwilioSmsInput(TwilioInput):
     """Registered in credentials.yml as `bot.channels.twilio_sms.TwilioSmsInput:` (no options:
     the secret and the public URL come from the environment, see `twilio_common`)."""
 
@@ -142,20 +142,11 @@ class TwilioSmsInput(InputChannel):
     def name(cls) -> str:
         return "twilio_sms"
 
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> TwilioSmsInput:
-        return cls()
-
     def __init__(self, webhook: TwilioWebhook | None = None) -> None:
         self.webhook = webhook or TwilioWebhook(CHANNEL)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        module = inspect.getmodule(self)
-        hook = Blueprint(f"twilio_sms_webhook_{id(self)}", module.__name__ if module else None)
-
-        @hook.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        hook = self._blueprint()
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -23,7 +23,6 @@ error, never silence. Words are made speakable by `wording.speech`.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 import re
@@ -34,8 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from rasa.core.channels.channel import InputChannel, UserMessage
-from sanic import Blueprint, response
+from rasa.core.channels.channel import UserMessage
+from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
@@ -43,6 +42,7 @@ from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 from bot.actions.asking import QUESTIONS
 from bot.channels.twilio_common import (
     Messages,
+    TwilioInput,
     TwilioWebhook,
     channel_metadata,
     forbidden,
@@ -512,17 +512,13 @@ class Call:
     step: int
 
 
-class TwilioVoiceInput(InputChannel):
+class TwilioVoiceInput(TwilioInput):
     """Registered in credentials.yml as `bot.channels.twilio_voice.TwilioVoiceInput:` (no
     options: the secret, public URL, voice and language come from the environment)."""
 
     @classmethod
     def name(cls) -> str:
         return "twilio_voice"
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> TwilioVoiceInput:
-        return cls()
 
     def __init__(
         self,
@@ -551,13 +547,11 @@ class TwilioVoiceInput(InputChannel):
     async def phone(self) -> Phone:
         return Phone(self.settings, await self.hints())
 
-    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        module = inspect.getmodule(self)
-        hook = Blueprint(f"twilio_voice_webhook_{id(self)}", module.__name__ if module else None)
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "configured": self.webhook.settings.configured}
 
-        @hook.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "configured": self.webhook.settings.configured})
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        hook = self._blueprint()
 
         @hook.route("/webhook", methods=["POST"])
         async def incoming(request: Request) -> HTTPResponse:

@@ -19,10 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -34,6 +31,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.components.graph import Graph, PipelineComponent
 from bot.components.sentence_embedder import (
     FEATURE_ORIGIN,
     MINILM_SHA256,
@@ -49,7 +47,7 @@ log = logging.getLogger(__name__)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class EmergencyDetector(GraphComponent, IntentClassifier):
+class EmergencyDetector(PipelineComponent, IntentClassifier):
     """Overrides the intent with `emergency` exactly when the safety layers find one."""
 
     @classmethod
@@ -76,13 +74,7 @@ class EmergencyDetector(GraphComponent, IntentClassifier):
         self._warned = False
 
     @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> EmergencyDetector:
+    def from_graph(cls, config: dict[str, Any], graph: Graph, trained: bool) -> EmergencyDetector:
         return cls(config)
 
     def process(self, messages: list[Message]) -> list[Message]:

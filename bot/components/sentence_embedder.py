@@ -23,10 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import FEATURIZER_CLASS_ALIAS
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
@@ -34,6 +31,8 @@ from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import ACTION_TEXT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.graph import Graph, PipelineComponent
 
 # SHA-256 of model.safetensors in sentence-transformers/all-MiniLM-L6-v2 (its Git LFS object id).
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -114,7 +113,7 @@ class SentenceEncoder:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
+class SentenceEmbeddingFeaturizer(DenseFeaturizer, PipelineComponent):
     """Adds a scaled sentence embedding to every message's dense sentence features."""
 
     @classmethod
@@ -152,14 +151,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self._batch_size = int(config["batch_size"])
 
     @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
+    def from_graph(
+        cls, config: dict[str, Any], graph: Graph, trained: bool
     ) -> SentenceEmbeddingFeaturizer:
-        return cls(config, execution_context.node_name)
+        return cls(config, graph.execution_context.node_name)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self._featurize(training_data.training_examples)

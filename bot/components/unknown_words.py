@@ -17,7 +17,6 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -31,6 +30,8 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.graph import Graph, PipelineComponent
 
 WORD = re.compile(r"[a-z]+")
 KEEP = frozenset({"emergency"})
@@ -74,7 +75,7 @@ class Vocabulary:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class UnknownWordsGuard(GraphComponent, IntentClassifier):
+class UnknownWordsGuard(PipelineComponent, IntentClassifier):
     """Zeroes the intent confidence of messages with no known word (see the module docstring)."""
 
     @classmethod
@@ -102,27 +103,12 @@ class UnknownWordsGuard(GraphComponent, IntentClassifier):
         self._vocabulary = Vocabulary(known or set(), float(self.component_config["min_overlap"]))
 
     @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> UnknownWordsGuard:
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> UnknownWordsGuard:
-        with model_storage.read_from(resource) as directory:
+    def from_graph(cls, config: dict[str, Any], graph: Graph, trained: bool) -> UnknownWordsGuard:
+        if not trained:
+            return cls(config, graph.model_storage, graph.resource)
+        with graph.model_storage.read_from(graph.resource) as directory:
             known = set(json.loads((directory / VOCABULARY_FILE).read_text()))
-        return cls(config, model_storage, resource, known)
+        return cls(config, graph.model_storage, graph.resource, known)
 
     def train(self, training_data: TrainingData) -> Resource:
         known = set(KEEP)

@@ -51,6 +51,11 @@ class Person:
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
+    @property
+    def dob_typed(self) -> str:
+        """The birth date as a patient types it: 06/15/1983."""
+        return birth_date_as(self.born, "slashes")
+
 
 def person(database: Database, name: str) -> Person:
     first, last = name.split()

@@ -14,7 +14,6 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import pytest
@@ -24,27 +23,14 @@ from bot.channels import portal_rest
 from portal_core import safety, web_tokens
 from portal_core.database import Database
 from portal_core.models import Appointment, Message, Patient, Prescription, RefillRequest
+from tests.bot import patients
+from tests.bot.patients import Person
 from tests.bot.stack import Stack
 from tests.bot.twilio_clients import SmsPhone
 
 pytestmark = pytest.mark.slow
 
 NOT_FOR_PATIENTS = ("Traceback", "Exception", "sqlalchemy", "Error:", "NoneType", "stack trace")
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    first_name: str
-    last_name: str
-    phone: str
-    born: date
-    last4: str
-    level: str
-
-    @property
-    def dob_typed(self) -> str:
-        return f"{self.born:%m/%d/%Y}"
 
 
 @dataclass
@@ -92,19 +78,7 @@ def portal(stack: Stack) -> Iterator[Database]:
 
 
 def person(portal: Database, first: str, last: str) -> Person:
-    with portal.transaction() as session:
-        row = session.scalars(
-            select(Patient).where(Patient.first_name == first, Patient.last_name == last)
-        ).one()
-        return Person(
-            row.id,
-            row.first_name,
-            row.last_name,
-            str(row.phone),
-            row.date_of_birth,
-            row.dod_id[-4:],
-            row.assurance_level,
-        )
+    return patients.person(portal, f"{first} {last}")
 
 
 def web_chat(stack: Stack, who: Person) -> Chat:

@@ -13,13 +13,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
-from sanic.compat import Header
 from sanic.request import Request
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
@@ -44,6 +42,7 @@ from tests.bot.twilio_clients import (
     messages_in,
     twilio_form,
 )
+from tests.bot.twilio_fakes import FakeRasa, sanic_request
 from wording import sms
 from wording.catalogue import render
 
@@ -52,11 +51,6 @@ APP = Sanic("twilio_sms_tests")
 
 
 # --- Requests as Twilio sends them -------------------------------------------------------
-
-
-class _Transport:
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default
 
 
 def signed_request(
@@ -69,42 +63,12 @@ def signed_request(
 ) -> Request:
     """A POST as Sanic hands it to the channel; signed over `form` unless told otherwise."""
     form = form if form is not None else twilio_form()
-    headers = {"host": "127.0.0.1:5005", "content-type": "application/x-www-form-urlencoded"}
-    if signature == "sign":
-        signature = RequestValidator(token).compute_signature(url, form)
-    if signature is not None:
-        headers["X-Twilio-Signature"] = signature
-    request = Request(PATH.encode(), Header(headers), "1.1", "POST", _Transport(), APP)
-    request.body = raw_body if raw_body is not None else urllib.parse.urlencode(form).encode()
-    return request
+    return sanic_request(
+        APP, PATH, form, raw_body=raw_body, token=token, url=url, signature=signature
+    )
 
 
-# --- A stand-in for Rasa's message handler ----------------------------------------------
-
-Reply = Callable[[UserMessage], list[dict[str, Any]]]
-
-
-@dataclass
-class FakeRasa:
-    """Records what reached "Rasa" and answers through the message's output channel."""
-
-    reply: Reply = lambda message: [{"text": f"You said: {message.text}"}]
-    delay: float = 0.0
-    fail: bool = False
-    received: list[UserMessage] = field(default_factory=list)
-
-    async def __call__(self, message: UserMessage) -> None:
-        self.received.append(message)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.fail:
-            raise RuntimeError("the model server fell over")
-        for bot_message in self.reply(message):
-            await message.output_channel.send_response(message.sender_id, dict(bot_message))
-
-    @property
-    def texts(self) -> list[str]:
-        return [m.text for m in self.received]
+# --- A stand-in for Rasa's message handler: tests.bot.twilio_fakes.FakeRasa -------------
 
 
 def make_channel(

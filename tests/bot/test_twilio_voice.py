@@ -15,15 +15,12 @@ import secrets
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import pytest
-from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
-from sanic.compat import Header
 from sanic.request import Request
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
@@ -40,6 +37,7 @@ from portal_core.database import Database
 from portal_core.models import VerifiedSession
 from tests.bot.stack import TWILIO_TEST_PUBLIC_URL, TWILIO_TEST_TOKEN, Stack
 from tests.bot.twilio_clients import demo_identity
+from tests.bot.twilio_fakes import FakeRasa, Reply, sanic_request
 from tests.factories import make_clinic, make_patient, make_pharmacy
 from wording.catalogue import render
 
@@ -52,11 +50,6 @@ ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 # --- Requests as Twilio sends them -------------------------------------------------------
-
-
-class _Transport:
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default
 
 
 def call_form(sid: str | None = None, **fields: str | None) -> dict[str, str]:
@@ -87,14 +80,15 @@ def signed(
 ) -> Request:
     """A POST as Sanic hands it to the channel; `endpoint` may carry a query ("turn?step=1")."""
     path = BASE + endpoint
-    headers = {"host": "127.0.0.1:5005", "content-type": "application/x-www-form-urlencoded"}
-    if signature == "sign":
-        signature = RequestValidator(token).compute_signature(url or PUBLIC + path, form)
-    if signature is not None:
-        headers["X-Twilio-Signature"] = signature
-    request = Request(path.encode(), Header(headers), "1.1", "POST", _Transport(), APP)
-    request.body = raw_body if raw_body is not None else urllib.parse.urlencode(form).encode()
-    return request
+    return sanic_request(
+        APP,
+        path,
+        form,
+        raw_body=raw_body,
+        token=token,
+        url=url or PUBLIC + path,
+        signature=signature,
+    )
 
 
 def twiml(body: str) -> ET.Element:
@@ -112,32 +106,7 @@ def gathers(root: ET.Element) -> list[ET.Element]:
     return [verb for verb in root if verb.tag == "Gather"]
 
 
-# --- A stand-in for Rasa's message handler ----------------------------------------------
-
-Reply = Callable[[UserMessage], list[dict[str, Any]]]
-
-
-@dataclass
-class FakeRasa:
-    """Records what reached "Rasa" and answers through the message's output channel."""
-
-    reply: Reply = lambda message: [{"text": f"You said: {message.text}"}]
-    delay: float = 0.0
-    fail: bool = False
-    received: list[UserMessage] = field(default_factory=list)
-
-    async def __call__(self, message: UserMessage) -> None:
-        self.received.append(message)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.fail:
-            raise RuntimeError("the model server fell over")
-        for bot_message in self.reply(message):
-            await message.output_channel.send_response(message.sender_id, dict(bot_message))
-
-    @property
-    def texts(self) -> list[str]:
-        return [m.text for m in self.received]
+# --- A stand-in for Rasa's message handler: tests.bot.twilio_fakes.FakeRasa -------------
 
 
 def says(*messages: dict[str, Any]) -> Reply:

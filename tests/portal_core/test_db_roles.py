@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from channel_state import deliveries, retention
+from ops import services
 from portal_core import audit, db_roles, identity, messaging, records, security_alerts
 from portal_core.actors import Actor
 from portal_core.cli import migrate
@@ -30,7 +31,7 @@ from portal_core.database import Database
 from portal_core.errors import InvalidInput, LockedOut, VerificationFailed
 from portal_core.models import AuditEvent, Patient
 from portal_core.seed import seed
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import PG_ADMIN_URL, throwaway_database
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
 MARCUS_PHONE = "+12545550101"
@@ -52,21 +53,13 @@ def deployment(postgres_url: str) -> Iterator[Deployment]:
     suffix = uuid.uuid4().hex[:10]
     name = f"genesis_roles_{suffix}"
     owner, runtime = f"genesis_owner_{suffix}", f"genesis_app_{suffix}"
-    admin = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield Deployment(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", owner, runtime)
+        with throwaway_database(name) as url:
+            yield Deployment(url, owner, runtime)
     finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        with services.administering(PG_ADMIN_URL) as (conn, _):
             conn.execute(text(f"DROP ROLE IF EXISTS {runtime}"))
             conn.execute(text(f"DROP ROLE IF EXISTS {owner}"))
-        admin.dispose()
 
 
 def _refused(url: str, statement: str, match: str) -> None:

@@ -29,7 +29,7 @@ from portal_core import audit
 from portal_core.cli import ALEMBIC_INI, alembic_config, migrate, sqlite_path
 from portal_core.database import Database
 from portal_core.models import AuditEvent, Base
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import throwaway_database
 
 AUDIT = AuditEvent.__table__
 
@@ -41,20 +41,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'portal.db'}"
         return
     request.getfixturevalue("postgres_url")  # skips, with the reason, when PostgreSQL is absent
-    name = f"genesis_migrations_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with throwaway_database(f"genesis_migrations_{uuid.uuid4().hex[:10]}") as url:
+        yield url
 
 
 @pytest.fixture
@@ -119,19 +107,7 @@ def test_audit_events_accept_inserts_but_refuse_update_and_delete(
     empty_url: str, engine: Engine
 ) -> None:
     migrate(empty_url, log=False)
-    db = Database(empty_url)
-    try:
-        with db.transaction() as session:
-            audit.record(
-                session,
-                None,
-                subject_id=None,
-                action="read",
-                resource="results",
-                now=datetime(2025, 1, 2, 3, 4, tzinfo=timezone.utc),
-            )
-    finally:
-        db.dispose()
+    _one_audit_row(empty_url)
 
     for statement in (update(AUDIT).values(detail="rewritten"), delete(AUDIT)):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:

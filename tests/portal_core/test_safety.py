@@ -372,26 +372,23 @@ def test_raise_alert_writes_one_alert_and_one_audit_entry(db: Database) -> None:
     assert (entry.actor_id, entry.channel, entry.detail) == (pid, "sms", alert.detail)
 
 
-def test_raise_alert_without_a_verified_actor(db: Database) -> None:
+@pytest.mark.parametrize(
+    ("trigger", "channel"),
+    [
+        pytest.param("kms", "voice", id="without-a-verified-actor"),
+        pytest.param("k\u202ems\x00", "sms", id="control-characters-dropped"),
+    ],
+)
+def test_raise_alert_without_a_verified_actor(db: Database, trigger: str, channel: str) -> None:
+    """Raised for an unverified caller too, keeping the words but no control characters."""
     with db.transaction() as s:
         pid = make_patient(s).id
-    finding = safety.Finding(kind="crisis", trigger="kms")
-    safety.raise_alert(db, None, pid, finding, "voice", now=NOW)
+    finding = safety.Finding(kind="crisis", trigger=trigger)
+    safety.raise_alert(db, None, pid, finding, channel, now=NOW)
     with db.transaction() as s:
         (entry,) = audit.entries_for(s, pid)
         (alert,) = s.scalars(select(CareTeamAlert)).all()
-    assert entry.actor_id is None and entry.channel == "voice"
-    assert alert.detail == "crisis: kms"
-
-
-def test_the_alert_keeps_the_words_without_control_characters(db: Database) -> None:
-    with db.transaction() as s:
-        pid = make_patient(s).id
-    finding = safety.Finding(kind="crisis", trigger="k\u202ems\x00")
-    safety.raise_alert(db, None, pid, finding, "sms", now=NOW)
-    with db.transaction() as s:
-        (entry,) = audit.entries_for(s, pid)
-        (alert,) = s.scalars(select(CareTeamAlert)).all()
+    assert entry.actor_id is None and entry.channel == channel
     assert alert.detail == entry.detail == "crisis: kms"
 
 
