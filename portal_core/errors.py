@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from portal_core.contacts import GLOBAL_SERVICE_CENTER
+
 
 class PortalError(Exception):
     """Base of every expected failure; `user_message` is plain, polite and free of internals."""
@@ -81,7 +83,8 @@ class VerificationFailed(PortalError):
 class LockedOut(PortalError):
     default_message = (
         "For your security, verification is locked for now after too many attempts. "
-        "Please try again later or call the MHS GENESIS Global Service Center at 1-800-600-9332."
+        "Please try again later or call the MHS GENESIS Global Service Center at "
+        f"{GLOBAL_SERVICE_CENTER}."
     )
 
 

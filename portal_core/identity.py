@@ -24,6 +24,7 @@ from portal_core import access, audit
 from portal_core.actors import CHANNELS, Actor
 from portal_core.clock import utcnow
 from portal_core.config import Settings, load_settings
+from portal_core.contacts import GLOBAL_SERVICE_CENTER
 from portal_core.database import Database, locked_row
 from portal_core.errors import InvalidInput, LockedOut, PortalError, VerificationFailed
 from portal_core.models import Patient, PhoneLockout, SecurityAlert, VerifiedSession
@@ -37,7 +38,7 @@ EARLIEST_BIRTH_YEAR = 1900
 # A lockout that starts within this long of the previous one's end doubles it, up to the cap.
 REPEAT_WINDOW = timedelta(hours=24)
 MAX_LOCKOUT = timedelta(hours=24)
-HELP = "the MHS GENESIS Global Service Center at 1-800-600-9332, or your clinic"
+HELP = f"the MHS GENESIS Global Service Center at {GLOBAL_SERVICE_CENTER}, or your clinic"
 
 
 # --- Errors and views --------------------------------------------------------------------

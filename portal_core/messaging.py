@@ -25,6 +25,7 @@ from portal_core.actors import Actor
 from portal_core.business_days import add_business_days
 from portal_core.clock import as_utc, utcnow
 from portal_core.config import Settings, load_settings
+from portal_core.contacts import GLOBAL_SERVICE_CENTER
 from portal_core.database import Database
 from portal_core.errors import InvalidInput, PortalError
 from portal_core.ids import require_id as _require_id
@@ -38,7 +39,6 @@ MAX_BODY_CHARS = 4000
 MAX_SUBJECT_CHARS = 160
 MAX_RECIPIENT_CHARS = 200
 _HARD_CEILING = 100_000  # beyond this, not even the emergency check is worth running
-GLOBAL_SERVICE_CENTER = "1-800-600-9332"
 
 CARE_TEAM = "care_team"  # the PCM, or the home clinic's nurses when there is no PCM
 # Each category and where it goes when the person didn't say who to write to.

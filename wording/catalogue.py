@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portal_core import scheduling
+from portal_core import contacts, scheduling
 from portal_core.config import Settings, load_settings
 from wording.speech import cardinal
 
@@ -53,8 +53,8 @@ class Message:
 # --- Facts, once -------------------------------------------------------------------------------
 
 FACTS: Mapping[str, str] = {
-    # Source: portal guide, "Global Service Center": 1-800-600-9332, 24/7.
-    "global_service_center": "1-800-600-9332",
+    # Source: portal_core/contacts.py (the domain's refusals name it too).
+    "global_service_center": contacts.GLOBAL_SERVICE_CENTER,
     # Source: portal guide, "Nurse Advice Line": 1-800-874-2273, option 1, 24/7.
     "nurse_advice_line": "1-800-874-2273, option 1",
     # Source: portal guide, "Medications": renewals need the provider's approval, up to three
