@@ -19,6 +19,8 @@ those; the entity extractor keeps its own token features.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +136,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, PipelineComponent):
             # Longer messages are cut: the first 64 word pieces say what a message is about.
             "max_tokens": 64,
             "batch_size": 64,
+            # Texts whose vectors are kept while serving (about 1.5 kB each).
+            "recent_texts": 4096,
         }
 
     @classmethod
@@ -149,6 +153,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, PipelineComponent):
         self._encoder = SentenceEncoder(model_dir, int(config["max_tokens"]))
         self._scale = float(config["scale"])
         self._batch_size = int(config["batch_size"])
+        self._recent = RecentVectors(int(config["recent_texts"]))
 
     @classmethod
     def from_graph(
@@ -161,19 +166,59 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, PipelineComponent):
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
-        self._featurize(messages)
+        self._featurize(messages, self._recent)
         return messages
 
-    def _featurize(self, messages: list[Message]) -> None:
+    def _featurize(self, messages: list[Message], recent: RecentVectors | None = None) -> None:
         for attribute in ATTRIBUTES:
             todo = [m for m in messages if m.get(attribute)]
-            for start in range(0, len(todo), self._batch_size):
-                chunk = todo[start : start + self._batch_size]
-                vectors = self._encoder.encode([str(m.get(attribute)) for m in chunk])
-                for message, vector in zip(chunk, vectors, strict=True):
-                    self.add_features_to_message(
-                        sequence=None,
-                        sentence=(vector * self._scale)[None, :],
-                        attribute=attribute,
-                        message=message,
-                    )
+            known = {} if recent is None else recent.get_many(str(m.get(attribute)) for m in todo)
+            todo_new = [m for m in todo if str(m.get(attribute)) not in known]
+            for start in range(0, len(todo_new), self._batch_size):
+                chunk = todo_new[start : start + self._batch_size]
+                texts = [str(m.get(attribute)) for m in chunk]
+                vectors = self._encoder.encode(texts)
+                known.update(zip(texts, vectors, strict=True))
+                if recent is not None:
+                    recent.put_many(zip(texts, vectors, strict=True))
+            for message in todo:
+                self.add_features_to_message(
+                    sequence=None,
+                    sentence=(known[str(message.get(attribute))] * self._scale)[None, :],
+                    attribute=attribute,
+                    message=message,
+                )
+
+
+class RecentVectors:
+    """The encoder's answers for the texts it saw last, by exact text.
+
+    Patients send the same short answers over and over ("yes", "1", "no", "myself", a date): each
+    costs a pass through the encoder (13 ms of a 74 ms turn in `eval/profile_turn.py`) for the
+    same vector every time, since the encoder is deterministic for one text. Bounded, least
+    recently used first out; used when serving only, never in training.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def get_many(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
+        found = {}
+        for text in texts:
+            vector = self._vectors.get(text)
+            if vector is not None:
+                self._vectors.move_to_end(text)
+                found[text] = vector
+        return found
+
+    def put_many(self, pairs: Iterable[tuple[str, np.ndarray]]) -> None:
+        for text, vector in pairs:
+            vector.setflags(write=False)  # shared by every message with this text
+            self._vectors[text] = vector
+            self._vectors.move_to_end(text)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)

@@ -92,3 +92,33 @@ def test_training_data_and_odd_input_are_featurized(
 def test_a_non_positive_scale_is_refused() -> None:
     with pytest.raises(EmbeddingModelError, match="scale"):
         SentenceEmbeddingFeaturizer.validate_config({"scale": 0})
+
+
+def test_a_text_seen_again_is_not_encoded_again_and_gets_the_same_features() -> None:
+    featurizer = SentenceEmbeddingFeaturizer({"scale": 10.0, "recent_texts": 2}, "embedder")
+    encoded: list[str] = []
+    encode = featurizer._encoder.encode
+
+    def counting(texts: list[str]) -> np.ndarray:
+        encoded.extend(texts)
+        return encode(texts)
+
+    featurizer._encoder.encode = counting  # type: ignore[method-assign]
+    first = sentence_vector(featurizer, "yes")
+    again = sentence_vector(featurizer, "yes")
+    assert encoded == ["yes"]
+    assert np.array_equal(first, again)
+    # A batch of a known and a new text encodes only the new one, each with its own vector.
+    known, new = Message(data={TEXT: "yes"}), Message(data={TEXT: "my meds ran out"})
+    featurizer.process([known, new])
+    assert encoded == ["yes", "my meds ran out"]
+    assert np.array_equal(known.get_dense_features(TEXT)[1].features[0], first)
+    fresh = SentenceEmbeddingFeaturizer({"scale": 10.0, "recent_texts": 0}, "embedder")
+    assert np.allclose(
+        new.get_dense_features(TEXT)[1].features[0], sentence_vector(fresh, "my meds ran out")
+    )
+    # Bounded: the least recently used text goes first.
+    sentence_vector(featurizer, "no")
+    assert len(featurizer._recent) == 2
+    sentence_vector(featurizer, "yes")
+    assert encoded[-1] == "yes"  # evicted by "no" after "my meds ran out", so encoded again
