@@ -197,7 +197,13 @@ class RecentVectors:
     costs a pass through the encoder (13 ms of a 74 ms turn in `eval/profile_turn.py`) for the
     same vector every time, since the encoder is deterministic for one text. Bounded, least
     recently used first out; used when serving only, never in training.
+
+    Only short texts without digits are kept: a date of birth, DoD ID digits or a phone number
+    must not linger in the server's memory after the turn (the tracker store redacts them too),
+    and a long message is a patient's own words, not a stock answer.
     """
+
+    LONGEST = 40
 
     def __init__(self, size: int) -> None:
         self._size = size
@@ -215,8 +221,14 @@ class RecentVectors:
                 found[text] = vector
         return found
 
+    @classmethod
+    def keeps(cls, text: str) -> bool:
+        return len(text) <= cls.LONGEST and not any(c.isdigit() for c in text)
+
     def put_many(self, pairs: Iterable[tuple[str, np.ndarray]]) -> None:
         for text, vector in pairs:
+            if not self.keeps(text):
+                continue
             vector.setflags(write=False)  # shared by every message with this text
             self._vectors[text] = vector
             self._vectors.move_to_end(text)

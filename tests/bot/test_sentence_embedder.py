@@ -122,3 +122,12 @@ def test_a_text_seen_again_is_not_encoded_again_and_gets_the_same_features() -> 
     assert len(featurizer._recent) == 2
     sentence_vector(featurizer, "yes")
     assert encoded[-1] == "yes"  # evicted by "no" after "my meds ran out", so encoded again
+
+
+@pytest.mark.parametrize(
+    "text", ["05/21/1999", "4418", "+12545550101", "my dob is may 21st 1999", "x" * 41]
+)
+def test_identity_answers_and_long_messages_are_not_kept(text: str) -> None:
+    featurizer = SentenceEmbeddingFeaturizer({"scale": 10.0}, "embedder")
+    sentence_vector(featurizer, text)
+    assert len(featurizer._recent) == 0
