@@ -100,6 +100,7 @@ class Level:
     started: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     rss_mb: dict[str, float] = field(default_factory=dict)
+    derailed: list[str] = field(default_factory=list)  # a few replies patients couldn't answer
 
     def latencies(self, channels: tuple[str, ...] | None = None) -> list[float]:
         return [
@@ -148,9 +149,8 @@ def describe(level: Level) -> list[str]:
     if level.outcomes:
         done = ", ".join(f"{k} {v}" for k, v in sorted(level.outcomes.items()))
         lines.append(" " * 36 + f"conversations {level.started}: {done}")
-    for example in sorted(set(DERAILED))[:3]:
+    for example in level.derailed:
         lines.append(" " * 36 + f"derailed at: {example}")
-    DERAILED.clear()
     if level.rss_mb:
         rss = ", ".join(f"{k} {v:.0f}" for k, v in level.rss_mb.items())
         lines.append(" " * 36 + f"peak RSS MB: {rss}")
@@ -230,7 +230,7 @@ def _yes(reply: Reply, channel: str) -> Move:
     return Move(text="yes")
 
 
-# The replies the simulated patients had no answer to (printed after each level).
+# The replies the simulated patients had no answer to, collected while a level runs.
 DERAILED: list[str] = []
 
 
@@ -332,6 +332,7 @@ async def run_level(
 ) -> Level:
     """`concurrency` patients at a time until `conversations` have started (or time is up)."""
     level = Level(label, concurrency)
+    DERAILED.clear()
     counter = iter(range(conversations))
     deadline = time.monotonic() + LEVEL_SECONDS
     sampler = RssSampler(pids)
@@ -354,6 +355,7 @@ async def run_level(
         stop.set()
         await sampling
     level.rss_mb = sampler.peak
+    level.derailed = sorted(set(DERAILED))[:3]
     return level
 
 
