@@ -15,7 +15,7 @@ from bot.actions.appointments import YES_NO, canonical
 from bot.actions.base import ConversationAction, TaskAction, TaskTurn, Turn
 from bot.actions.conversation import entity_values, latest_text, speaker_or_error, usable
 from bot.actions.follow_up import offer
-from bot.actions.records import who_for
+from bot.actions.records import who_for, whose
 from bot.actions.task_form import (
     TaskFormValidator,
     choosable,
@@ -323,10 +323,6 @@ class ActionAskRenewalConfirmed(ConversationAction):
 # ---- doing ------------------------------------------------------------------------------------
 
 
-def _whose(turn: TaskTurn) -> str:
-    return "Your" if who_for(turn.tracker) == "me" else f"{turn.slot('subject_name')}'s"
-
-
 class ActionRequestRefill(TaskAction[prescriptions.RefillView]):
     action_name = "action_request_refill"
     confirm_slot = "refill_confirmed"
@@ -403,7 +399,7 @@ class ActionRefillStatus(TaskAction[list[prescriptions.RefillView]]):
             lines.append(
                 f"- {refill.medication}: {refill.status_text}{when} ({refill.pharmacy.name})"
             )
-        turn.say(f"{_whose(turn)} recent refills:\n" + "\n".join(lines))
+        turn.say(f"{whose(turn.tracker)} recent refills:\n" + "\n".join(lines))
         return []
 
 
@@ -439,7 +435,7 @@ class ActionListMedications(TaskAction[list[prescriptions.MedicationView]]):
             f"- {m.name} {m.strength}: {m.instructions} ({m.refills_remaining} refills left)"
             for m in meds
         ]
-        text = f"{_whose(turn)} current medications:\n" + "\n".join(lines) if lines else ""
+        text = f"{whose(turn.tracker)} current medications:\n" + "\n".join(lines) if lines else ""
         if past:
             earlier = "\n".join(f"- {m.name} {m.strength} (no longer active)" for m in past)
             text = f"{text}\n\nPast medications:\n{earlier}".strip()

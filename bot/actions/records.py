@@ -57,10 +57,10 @@ def report_line(report: records.ReportView) -> str:
 
 def who_for(tracker: Tracker) -> str:
     """The task's person as a form reads them: "me", or their first name."""
-    return "me" if _whose(tracker) == "Your" else str(tracker.get_slot("subject_name"))
+    return "me" if whose(tracker) == "Your" else str(tracker.get_slot("subject_name"))
 
 
-def _whose(tracker: Tracker) -> str:
+def whose(tracker: Tracker) -> str:
     """'Your' for the speaker's own record, "Sofia's" for someone they act for."""
     speaker, _ = speaker_or_error(tracker)
     if speaker is None or str(speaker.actor.patient_id) == str(tracker.get_slot("subject_id")):
@@ -109,10 +109,10 @@ class ActionCheckResults(TaskAction[records.ResultsAnswer]):
             return []
         if lab:
             lines = [lab_line(r) for r in view.labs]
-            heading = f"{_whose(tracker)} most recent lab results, newest first:"
+            heading = f"{whose(tracker)} most recent lab results, newest first:"
         else:
             lines = [report_line(r) for r in view.reports]
-            heading = f"{_whose(tracker)} {wanted.label}, newest first:"
+            heading = f"{whose(tracker)} {wanted.label}, newest first:"
         text = heading + "\n" + "\n".join(f"- {x}" for x in lines)
         if lab and view.labs and turn.channel == "web":
             turn.say(text, json_message=results_table(heading, list(view.labs)))
