@@ -193,7 +193,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, PipelineComponent):
 class RecentVectors:
     """The encoder's answers for the texts it saw last, by exact text.
 
-    Patients send the same short answers over and over ("yes", "1", "no", "myself", a date): each
+    Patients send the same short answers over and over ("yes", "no", "myself", "thanks"): each
     costs a pass through the encoder (13 ms of a 74 ms turn in `eval/profile_turn.py`) for the
     same vector every time, since the encoder is deterministic for one text. Bounded, least
     recently used first out; used when serving only, never in training.
