@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RASA_PORT = 5005  # inside a container, and the front door on loopback (`make run` uses it too)
 ACTIONS_PORT = 5055
 TRACKER_STORE = "bot.tracker_store.RedactingSQLTrackerStore"  # Rasa's SQL store, minus identity
+LOCK_STORE = "bot.lock_store.AtomicRedisLockStore"  # Rasa's Redis ticket lock, made atomic
 
 # What each role reads from its environment (besides what Python and Rasa read anyway). The
 # loopback runner sets exactly these, and deploy/ must name exactly these for each service.
@@ -117,9 +118,9 @@ def tracker_store_section(stores: Stores) -> dict[str, Any]:
 
 
 def lock_store_section(stores: Stores) -> dict[str, Any]:
-    """Rasa's `lock_store:` endpoint for Redis."""
+    """Rasa's `lock_store:` endpoint for Redis, shared by every replica."""
     return {
-        "type": "redis",
+        "type": LOCK_STORE,
         "url": stores.redis_host,
         "port": stores.redis_port,
         "db": stores.redis_db,
