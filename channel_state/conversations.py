@@ -59,17 +59,23 @@ def remember_choices(
     db: Database, conversation_id: str, choices: Sequence[Choice], *, now: datetime | None = None
 ) -> None:
     """The choices the latest reply offered, numbered from 1; an empty list forgets them."""
+    with db.transaction() as session:
+        remember_choices_in(session, conversation_id, choices, now=now or utcnow())
+
+
+def remember_choices_in(
+    session: Session, conversation_id: str, choices: Sequence[Choice], *, now: datetime
+) -> None:
+    """`remember_choices` inside the caller's transaction."""
     conversation_id = _checked_id(conversation_id)
-    now = now or utcnow()
     kept = [
         {"title": c.title[:MAX_TITLE_LENGTH], "payload": c.payload[:MAX_PAYLOAD_LENGTH]}
         for c in list(choices)[:MAX_CHOICES]
     ]
-    with db.transaction() as session:
-        row = _row(session, conversation_id, now)
-        row.choices = json.dumps(kept) if kept else None
-        row.choices_offered_at = now if kept else None
-        row.updated_at = now
+    row = _row(session, conversation_id, now)
+    row.choices = json.dumps(kept) if kept else None
+    row.choices_offered_at = now if kept else None
+    row.updated_at = now
 
 
 def offered_choices(
@@ -80,15 +86,19 @@ def offered_choices(
     ttl: timedelta = DEFAULT_CHOICES_TTL,
 ) -> list[Choice]:
     """The choices still open in this conversation, in the order they were numbered."""
-    conversation_id = _checked_id(conversation_id)
-    now = now or utcnow()
     with db.transaction() as session:
-        row = session.get(SmsConversation, conversation_id)
-        if row is None or not row.choices or row.choices_offered_at is None:
-            return []
-        if now - row.choices_offered_at > ttl:
-            return []
-        return [Choice(str(c["title"]), str(c["payload"])) for c in json.loads(row.choices)]
+        return _offered(session, conversation_id, now=now or utcnow(), ttl=ttl)
+
+
+def _offered(
+    session: Session, conversation_id: str, *, now: datetime, ttl: timedelta
+) -> list[Choice]:
+    row = session.get(SmsConversation, _checked_id(conversation_id))
+    if row is None or not row.choices or row.choices_offered_at is None:
+        return []
+    if now - row.choices_offered_at > ttl:
+        return []
+    return [Choice(str(c["title"]), str(c["payload"])) for c in json.loads(row.choices)]
 
 
 def choice_for(
@@ -100,10 +110,25 @@ def choice_for(
     ttl: timedelta = DEFAULT_CHOICES_TTL,
 ) -> Choice | None:
     """The choice a reply like "2" selects, or None: not a number, out of range, or too late."""
+    if choice_number(reply) is None:
+        return None
+    with db.transaction() as session:
+        return choice_in(session, conversation_id, reply, now=now or utcnow(), ttl=ttl)
+
+
+def choice_in(
+    session: Session,
+    conversation_id: str,
+    reply: str,
+    *,
+    now: datetime,
+    ttl: timedelta = DEFAULT_CHOICES_TTL,
+) -> Choice | None:
+    """`choice_for` inside the caller's transaction."""
     number = choice_number(reply)
     if number is None:
         return None
-    offered = offered_choices(db, conversation_id, now=now, ttl=ttl)
+    offered = _offered(session, conversation_id, now=now, ttl=ttl)
     return offered[number - 1] if 1 <= number <= len(offered) else None
 
 
@@ -126,12 +151,16 @@ def take_late_reply(
     db: Database, conversation_id: str, *, now: datetime | None = None
 ) -> list[str]:
     """The held late texts, oldest first, removed so they go out exactly once."""
-    conversation_id = _checked_id(conversation_id)
     with db.transaction() as session:
-        row = session.get(SmsConversation, conversation_id, with_for_update=True)
-        if row is None or not row.late_reply:
-            return []
-        held = [str(t) for t in json.loads(row.late_reply)]
-        row.late_reply = None
-        row.updated_at = now or utcnow()
-        return held
+        return take_late_reply_in(session, conversation_id, now=now or utcnow())
+
+
+def take_late_reply_in(session: Session, conversation_id: str, *, now: datetime) -> list[str]:
+    """`take_late_reply` inside the caller's transaction."""
+    row = session.get(SmsConversation, _checked_id(conversation_id), with_for_update=True)
+    if row is None or not row.late_reply:
+        return []
+    held = [str(t) for t in json.loads(row.late_reply)]
+    row.late_reply = None
+    row.updated_at = now
+    return held

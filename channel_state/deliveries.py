@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from channel_state import retention
 from channel_state.models import WebhookDelivery
@@ -60,45 +61,63 @@ def claim(
 
     Every call first prunes deliveries past their retention, when this process hasn't lately.
     """
-    key = _checked(key, MAX_KEY_LENGTH, "delivery id")
-    conversation_id = _checked(conversation_id, MAX_CONVERSATION_ID_LENGTH, "conversation id")
     now = now or utcnow()
     retention.prune_if_due(db, now=now, settings=settings)
     with db.transaction() as session:
-        if insert_if_missing(
-            session,
-            WebhookDelivery,
-            "key",
-            key=key,
-            channel=channel[:12],
-            conversation_id=conversation_id,
-            status="processing",
-            received_at=now,
-        ):
-            return Claim(fresh=True)
-        taken_over = session.execute(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.key == key,
-                WebhookDelivery.status == "processing",
-                WebhookDelivery.received_at <= now - stale_after,
-            )
-            .values(received_at=now)
-        ).rowcount
-        if taken_over == 1:
-            return Claim(fresh=True)
-        row = session.scalars(select(WebhookDelivery).where(WebhookDelivery.key == key)).one()
-        return Claim(fresh=False, response=row.response if row.status == "done" else None)
+        return claim_in(session, key, channel, conversation_id, now=now, stale_after=stale_after)
+
+
+def claim_in(
+    session: Session,
+    key: str,
+    channel: str,
+    conversation_id: str,
+    *,
+    now: datetime,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
+) -> Claim:
+    """`claim` inside the caller's transaction (the SMS turn claims and reads in one)."""
+    key = _checked(key, MAX_KEY_LENGTH, "delivery id")
+    conversation_id = _checked(conversation_id, MAX_CONVERSATION_ID_LENGTH, "conversation id")
+    if insert_if_missing(
+        session,
+        WebhookDelivery,
+        "key",
+        key=key,
+        channel=channel[:12],
+        conversation_id=conversation_id,
+        status="processing",
+        received_at=now,
+    ):
+        return Claim(fresh=True)
+    taken_over = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.key == key,
+            WebhookDelivery.status == "processing",
+            WebhookDelivery.received_at <= now - stale_after,
+        )
+        .values(received_at=now)
+    ).rowcount
+    if taken_over == 1:
+        return Claim(fresh=True)
+    row = session.scalars(select(WebhookDelivery).where(WebhookDelivery.key == key)).one()
+    return Claim(fresh=False, response=row.response if row.status == "done" else None)
 
 
 def complete(db: Database, key: str, response: str, *, now: datetime | None = None) -> None:
     """Store the answer to `key`, to be replayed to every later copy of the delivery."""
     with db.transaction() as session:
-        session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.key == key)
-            .values(status="done", response=response, completed_at=now or utcnow())
-        )
+        complete_in(session, key, response, now=now or utcnow())
+
+
+def complete_in(session: Session, key: str, response: str, *, now: datetime) -> None:
+    """`complete` inside the caller's transaction."""
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.key == key)
+        .values(status="done", response=response, completed_at=now)
+    )
 
 
 def forget_before(db: Database, cutoff: datetime) -> int:

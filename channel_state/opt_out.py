@@ -71,12 +71,17 @@ def is_opted_out(db: Database, phone: str) -> bool:
 
 
 def state(db: Database, phone: str) -> OptOutState:
-    number = normalize_phone(phone)
     with db.transaction() as session:
-        row = session.get(SmsOptOut, number)
-        if row is None:
-            return OptOutState(number, False, None, None)
-        return OptOutState(number, row.opted_out, row.keyword, row.changed_at)
+        return state_in(session, phone)
+
+
+def state_in(session: Session, phone: str) -> OptOutState:
+    """`state` inside the caller's transaction (the SMS turn claims and reads in one)."""
+    number = normalize_phone(phone)
+    row = session.get(SmsOptOut, number)
+    if row is None:
+        return OptOutState(number, False, None, None)
+    return OptOutState(number, row.opted_out, row.keyword, row.changed_at)
 
 
 def opt_out(db: Database, phone: str, keyword: str, *, now: datetime | None = None) -> bool:

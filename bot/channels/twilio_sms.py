@@ -11,6 +11,9 @@ Point a Twilio number's "A message comes in" webhook (HTTP POST) at
 5. the text goes to Rasa as conversation `sms:<E.164>` with `{"channel": "sms", "phone": ...}`;
 6. the bot's reply becomes plain text (buttons as numbered choices, an emergency or handoff
    payload as words) split into messages of at most 320 characters.
+
+The bookkeeping around the bot's turn is two transactions (`channel_state.sms_turns`): the
+claim with everything read before the turn, then the choices offered with the stored answer.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from bot.channels.twilio_common import (
     sms_conversation_id,
     twiml_response,
 )
-from channel_state import conversations, opt_out
+from channel_state import conversations, opt_out, sms_turns
 from channel_state.conversations import Choice
 from channel_state.opt_out import Keyword
 from portal_core import safety
@@ -134,6 +137,14 @@ def _squashed(text: str) -> str:
     return " ".join(text.split())
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The texts to send, and the choices to remember for the next text (None: keep them)."""
+
+    texts: list[str]
+    choices: list[Choice] | None = None
+
+
 class TwilioSmsInput(TwilioInput):
     """Registered in credentials.yml as `bot.channels.twilio_sms.TwilioSmsInput:` (no options:
     the secret and the public URL come from the environment, see `twilio_common`)."""
@@ -171,25 +182,45 @@ class TwilioSmsInput(TwilioInput):
             return twiml_response(messaging_twiml([]))
         conversation = sms_conversation_id(phone)
         key = f"sms:{sid}"
+        text = sms.clean_inbound(params.get("Body") or "")
+        keyword = opt_out.keyword_of(text)
+        db, run = self.webhook.database, self.webhook.in_thread
         try:
-            claim = await self.webhook.claim(key, conversation)
+            opening = await run(
+                sms_turns.open_turn,
+                db,
+                key=key,
+                conversation_id=conversation,
+                phone=phone,
+                text=text,
+                keyword=keyword is not None,
+            )
         except Exception:  # noqa: BLE001 - the database is down: say so politely, keep nothing
             log.exception("could not claim SMS delivery %s", key)
             return twiml_response(messaging_twiml([TRY_AGAIN]))
-        if not claim.fresh:
+        if not opening.claim.fresh:
             # Replay the stored answer; a copy still being answered elsewhere gets silence
             # rather than a second, different reply.
             log.info("SMS delivery %s arrived again; replaying its answer", key)
-            return twiml_response(claim.response or messaging_twiml([]))
+            return twiml_response(opening.claim.response or messaging_twiml([]))
+        answer = Answer([TRY_AGAIN])
         try:
-            texts = await self.answer(on_new_message, phone, conversation, params.get("Body"), sid)
+            answer = await self.answer(
+                on_new_message, phone, conversation, text, keyword, opening, sid
+            )
         except Exception:  # noqa: BLE001 - whatever broke, the patient gets a polite answer
             log.exception("could not answer SMS delivery %s", key)
-            texts = [TRY_AGAIN]
-        twiml = messaging_twiml(sms_parts(texts))
+        twiml = messaging_twiml(sms_parts(answer.texts))
         try:
-            await self.webhook.complete(key, twiml)
-        except Exception:  # noqa: BLE001
+            await run(
+                sms_turns.close_turn,
+                db,
+                key=key,
+                conversation_id=conversation,
+                choices=answer.choices,
+                response=twiml,
+            )
+        except Exception:  # noqa: BLE001 - the answer still goes out; a retry finds it unstored
             log.exception("could not store the answer to SMS delivery %s", key)
         return twiml_response(twiml)
 
@@ -198,29 +229,31 @@ class TwilioSmsInput(TwilioInput):
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         phone: str,
         conversation: str,
-        body: str | None,
+        text: str,
+        keyword: tuple[Keyword, str] | None,
+        opening: sms_turns.Opening,
         sid: str,
-    ) -> list[str]:
-        """The texts to send back (none at all for an opted-out number)."""
-        db, run = self.webhook.database, self.webhook.in_thread
-        text = sms.clean_inbound(body or "")
-        keyword = opt_out.keyword_of(text)
-        opted_out = await run(opt_out.is_opted_out, db, phone)
+    ) -> Answer:
+        """What to send back (nothing at all for an opted-out number), and the choices its
+        numbers stand for (None: a "try again" leaves the earlier ones as they were)."""
+        choice, late = opening.choice, opening.late
         if keyword is not None:
-            said = await self._keyword(keyword, opted_out, phone, conversation)
+            said = await self._keyword(keyword, opening.opted_out, phone, conversation)
             if said is not None:
-                return said
-        if opted_out:
-            return []
+                return Answer(said)
+            # "YES" from a number that never opted out: an answer for the bot after all.
+            late = await self.webhook.in_thread(
+                conversations.take_late_reply, self.webhook.database, conversation
+            )
+        if opening.opted_out:
+            return Answer([])
         if not text:
-            return [NOT_TEXT]
-        choice = await run(conversations.choice_for, db, conversation, text)
-        late = await run(conversations.take_late_reply, db, conversation)
+            return Answer([NOT_TEXT])
 
         async def hold(messages: Messages) -> None:
-            await run(
+            await self.webhook.in_thread(
                 conversations.hold_late_reply,
-                db,
+                self.webhook.database,
                 conversation,
                 render(messages, with_choices=False).texts,
             )
@@ -235,15 +268,14 @@ class TwilioSmsInput(TwilioInput):
             message_id=sid,
             on_late=hold,
         )
+        earlier = [LATE, *late] if late else []
         rendered = render(turn.messages)
         # Rasa says nothing at all when an action failed (an action server unreachable or
         # restarting: Rasa drops the action's events and listens). Every healthy turn says
         # something, so silence is a failure, and the texter is asked to send it again.
         if not turn.ok or not turn.messages:
-            # "Try again" means send the same answer again: "2" must still mean what it meant.
-            return ([LATE, *late] if late else []) + [*rendered.texts, TRY_AGAIN]
-        await run(conversations.remember_choices, db, conversation, rendered.choices)
-        return ([LATE, *late] if late else []) + rendered.texts
+            return Answer([*earlier, *rendered.texts, TRY_AGAIN])
+        return Answer([*earlier, *rendered.texts], rendered.choices)
 
     async def _keyword(
         self, found: tuple[Keyword, str], opted_out: bool, phone: str, conversation: str
