@@ -1,4 +1,4 @@
-"""Every sentence the assistant's actions and SMS keywords say, keyed by message id.
+"""Every sentence the assistant's actions and channels say, keyed by message id.
 
 One place to read (and one day translate) what a patient reads or hears: a message id names a
 template with named variables (`str.format` fields, so `{reply_due_on:%A, %B %-d}` formats a
@@ -245,6 +245,52 @@ MESSAGES: Mapping[str, Message] = {
         "Google Chrome with pop-ups allowed. The Global Service Center "
         "({global_service_center}, 24/7) can help with anything else."
     ),
+    # What the channels themselves say (bot/channels/), around the bot's own replies
+    "channel.try_again": Message(
+        "Sorry, I'm having trouble answering right now. Please try again in a minute.",
+        # On a call the caller can try again at once: we listen straight away.
+        voice="Sorry, I'm having trouble answering right now. Please try again.",
+    ),
+    "channel.too_long": Message(
+        "That message is too long for me to read at once, so I read only the first part. For a "
+        "long note to your care team, please use a secure message."
+    ),
+    "channel.sign_in_to_chat": Message("Please sign in to the patient portal to chat."),
+    "sms.not_text": Message("Sorry, I can only read text messages. Please type your question."),
+    "sms.reply_cut": Message(
+        "That's all I can send by text. You'll find the rest in the patient portal."
+    ),
+    "sms.late": Message("About your earlier message:"),
+    "voice.greeting": Message(
+        "Hello, this is {service_name}, the patient portal's automated assistant. "
+        "If this is a medical emergency, hang up and dial 911."
+    ),
+    "voice.menu_lead": Message("Tell me what you need, or use your keypad."),
+    "voice.operator": Message("Press 0 to talk to someone."),
+    "voice.not_heard": Message("Sorry, I didn't hear anything."),
+    "voice.still_not_heard": Message("I still didn't hear anything."),
+    "voice.didnt_catch": Message("Sorry, I didn't catch that. Could you say it again?"),
+    "voice.silent_goodbye": Message(
+        "Sorry, I can't hear you. Please call again whenever you're ready. Goodbye."
+    ),
+    "voice.silent_transfer": Message(
+        "I can't hear you, so let me connect you with someone who can help."
+    ),
+    "voice.connecting": Message("I'm connecting you to your clinic now. Please stay on the line."),
+    "voice.connecting_fallback": Message(
+        "I'm connecting you with someone who can help. Please stay on the line."
+    ),
+    "voice.if_disconnected": Message("If we get disconnected, the number is {number}."),
+    "voice.dial_unanswered": Message(
+        "Sorry, no one could take the call right now. Please try again later, or tell me what "
+        "else I can help with."
+    ),
+    "voice.one_moment": Message("One moment, please."),
+    "voice.late": Message("About what you asked earlier:"),
+    "voice.cant_handle": Message(
+        "Sorry, this call can't be handled right now. Please call again later. Goodbye."
+    ),
+    "voice.goodbye": Message("Goodbye."),
     # SMS keywords (channel_state/opt_out.py), as US carriers (CTIA) require
     "sms.help": Message(
         "{service_name}, the MHS GENESIS patient portal assistant. For help, call the MHS "

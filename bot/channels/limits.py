@@ -14,14 +14,12 @@ import unicodedata
 from dataclasses import dataclass
 
 from portal_core import safety
+from wording.catalogue import render
 
 MAX_MESSAGE_CHARS = 2000
 # Far more than a message we read, so the safety scan stays bounded too.
 MAX_SCANNED_CHARS = 64 * 1024
-TOO_LONG_NOTE = (
-    "That message is too long for me to read at once, so I read only the first part. For a "
-    "long note to your care team, please use a secure message."
-)
+TOO_LONG_NOTE = render("channel.too_long", "web")
 
 
 # Bidirectional overrides and isolates make stored text read differently from what it is.

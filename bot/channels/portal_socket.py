@@ -50,6 +50,7 @@ from portal_core import web_tokens
 from portal_core.clock import utcnow
 from portal_core.config import load_settings
 from portal_core.errors import PortalError, SessionExpired
+from wording.catalogue import render
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ log = logging.getLogger(__name__)
 # it is cut to the bound every channel applies (`limits.bound`), with a note.
 MAX_FRAME_BYTES = 128 * 1024
 HISTORY_LIMIT = 200  # messages replayed after a reload (the current Rasa session only)
-TRY_AGAIN = "Sorry, I'm having trouble answering right now. Please try again in a minute."
-SIGN_IN_FIRST = "Please sign in to the patient portal to chat."
+TRY_AGAIN = render("channel.try_again", "web")
+SIGN_IN_FIRST = render("channel.sign_in_to_chat", "web")
 
 
 def allowed_origins() -> list[str]:

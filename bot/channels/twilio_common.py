@@ -60,6 +60,7 @@ from portal_core.config import load_settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
 from portal_core.identity import normalize_phone
+from wording.catalogue import render
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,7 @@ TWILIO_DEADLINE_SECONDS = 15.0
 MAX_REPLY_TIMEOUT_SECONDS = 12.0
 DEFAULT_REPLY_TIMEOUT_SECONDS = 10.0
 MAX_FORM_BYTES = 64 * 1024  # Twilio's largest form (an SMS of 1600 characters) is far smaller
-TRY_AGAIN = "Sorry, I'm having trouble answering right now. Please try again in a minute."
-STILL_WORKING = "I'm still working on your last message. Please try again in a minute."
+TRY_AGAIN = render("channel.try_again", "sms")
 TWIML_CONTENT_TYPE = "text/xml; charset=utf-8"
 
 T = TypeVar("T")

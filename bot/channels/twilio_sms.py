@@ -51,9 +51,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "sms"
 MAX_PARTS = 8  # beyond this a reply is cut short and pointed at the portal
-TOO_LONG = "That's all I can send by text. You'll find the rest in the patient portal."
-NOT_TEXT = "Sorry, I can only read text messages. Please type your question."
-LATE = "About your earlier message:"
+TOO_LONG = catalogue.render("sms.reply_cut", "sms")
+NOT_TEXT = catalogue.render("sms.not_text", "sms")
+LATE = catalogue.render("sms.late", "sms")
 MAX_SID_LENGTH = 64
 
 

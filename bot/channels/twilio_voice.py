@@ -79,36 +79,28 @@ FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "ca
 UNANSWERED_DIAL_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
 TALK_TO_SOMEONE = "/human_handoff"
 
-GREETING = (
-    "Hello, this is Genesis Assist, the patient portal's automated assistant. "
-    "If this is a medical emergency, hang up and dial 911."
-)
-MENU_LEAD = "Tell me what you need, or use your keypad."
+GREETING = render("voice.greeting", "voice")
+MENU_LEAD = render("voice.menu_lead", "voice")
 MAIN_MENU = (
     Choice("appointments", "/book_appointment"),
     Choice("prescription refills", "/request_refill"),
     Choice("test results", "/check_results"),
     Choice("a message to your care team", "/send_message"),
 )
-OPERATOR = "Press 0 to talk to someone."
-NOT_HEARD = "Sorry, I didn't hear anything."
-STILL_NOT_HEARD = "I still didn't hear anything."
-DIDNT_CATCH = "Sorry, I didn't catch that. Could you say it again?"
-SILENT_GOODBYE = "Sorry, I can't hear you. Please call again whenever you're ready. Goodbye."
-SILENT_TRANSFER = "I can't hear you, so let me connect you with someone who can help."
-CONNECTING = "I'm connecting you to your clinic now. Please stay on the line."
-CONNECTING_FALLBACK = "I'm connecting you with someone who can help. Please stay on the line."
-IF_DISCONNECTED = "If we get disconnected, the number is {number}."
-DIAL_UNANSWERED = (
-    "Sorry, no one could take the call right now. Please try again later, or tell me what "
-    "else I can help with."
-)
-ONE_MOMENT = "One moment, please."
-# On a call the caller can try again at once: we listen straight away (and offer a person).
-TRY_AGAIN = "Sorry, I'm having trouble answering right now. Please try again."
-LATE = "About what you asked earlier:"
-CANT_HANDLE = "Sorry, this call can't be handled right now. Please call again later. Goodbye."
-GOODBYE = "Goodbye."
+OPERATOR = render("voice.operator", "voice")
+NOT_HEARD = render("voice.not_heard", "voice")
+STILL_NOT_HEARD = render("voice.still_not_heard", "voice")
+DIDNT_CATCH = render("voice.didnt_catch", "voice")
+SILENT_GOODBYE = render("voice.silent_goodbye", "voice")
+SILENT_TRANSFER = render("voice.silent_transfer", "voice")
+CONNECTING = render("voice.connecting", "voice")
+CONNECTING_FALLBACK = render("voice.connecting_fallback", "voice")
+DIAL_UNANSWERED = render("voice.dial_unanswered", "voice")
+ONE_MOMENT = render("voice.one_moment", "voice")
+TRY_AGAIN = render("channel.try_again", "voice")
+LATE = render("voice.late", "voice")
+CANT_HANDLE = render("voice.cant_handle", "voice")
+GOODBYE = render("voice.goodbye", "voice")
 
 # How many keypad digits each verification question expects (`#` ends them early).
 KEYPAD_DIGITS = {"dob": 8, "dod_last4": 4}
@@ -772,7 +764,7 @@ class TwilioVoiceInput(TwilioInput):
         number = reply.dial or self.settings.transfer_number
         assert number is not None
         if reply.dial:
-            again = IF_DISCONNECTED.format(number=reply.dial_said or reply.dial)
+            again = render("voice.if_disconnected", "voice", number=reply.dial_said or reply.dial)
             lead = speech.speech(f"{CONNECTING} {again}")
         else:
             lead = speech.speech(CONNECTING_FALLBACK)
