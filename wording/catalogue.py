@@ -137,6 +137,27 @@ MESSAGES: Mapping[str, Message] = {
     "ask.appointment_type": Message("What kind of appointment is it?"),
     "ask.appointment_choice": Message("Which appointment?"),
     "choice.which_of_these": Message("Which of these would you like?"),
+    "booking.day_unread": Message("Sorry, I didn't catch the day."),
+    "booking.search_again": Message("Sorry, let's try again."),
+    "booking.confirm_request": Message(
+        "Shall I ask {clinic} to schedule {who} a {visit}, preferably {when}?"
+    ),
+    "booking.confirm_move": Message("Move the {visit} to {time} at {clinic}?"),
+    "booking.confirm_book": Message("Book {who} a {visit} at {clinic} on {time}?"),
+    "booking.booked": Message("You're booked: {summary}."),
+    "booking.questionnaire": Message(
+        " Please fill in the pre-visit questionnaire ({questionnaire}) in the patient portal "
+        "before the visit; it saves time at check-in."
+    ),
+    "appointments.none_yours": Message(
+        "You have no upcoming appointments. Would you like to book one?"
+    ),
+    "appointments.none_theirs": Message(
+        "{who} has no upcoming appointments. Would you like to book one?"
+    ),
+    "appointments.book_button": Message("Book an appointment"),
+    "appointments.heading_yours": Message("Your upcoming appointments:"),
+    "appointments.heading_theirs": Message("{who}'s upcoming appointments:"),
     "booking.declined": Message("OK, I haven't booked anything."),
     "booking.slot_taken": Message("{message} Shall I look for other times?"),
     "booking.look_again_button": Message("Find another time"),
@@ -154,6 +175,8 @@ MESSAGES: Mapping[str, Message] = {
     "ask.medication": Message("Which medication?"),
     "medications.none_active": Message("There are no active medications on file."),
     "refill.confirm": Message("Request a refill of {medication} for pickup at {pharmacy}?"),
+    "refill.pickup_usual": Message("Pick it up at {pharmacy} as usual, or somewhere else?"),
+    "refill.which_pharmacy": Message("Which pharmacy would you like to pick it up from?"),
     "refill.declined": Message("OK, I haven't requested a refill."),
     "refill.none_recent": Message("There are no recent refill requests."),
     "renewal.confirm": Message("Ask {prescriber} to renew {medication}?"),
@@ -164,6 +187,11 @@ MESSAGES: Mapping[str, Message] = {
         "it's approved."
     ),
     # Results (bot/actions/records.py): no values or diagnoses by text
+    "results.none_final": Message(
+        "I don't see any final {what} yet. Results appear as soon as they're final."
+    ),
+    "immunizations.heading": Message("Immunizations for {first_name}:"),
+    "immunizations.none": Message("No immunizations are on file."),
     "results.withheld_by_text": Message(
         "You have results ready to view. For your privacy, I don't send results by text. You "
         "can see them in the MHS GENESIS Patient Portal, or call this number and I'll read them "

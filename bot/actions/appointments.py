@@ -175,7 +175,7 @@ class SlotPicking:
             clinic = clinic_of(tracker.get_slot("clinic"))
             parse_when(str(value), clinic.time_zone, now=portal.now())
         except (PortalError, StopIteration) as exc:
-            message = getattr(exc, "user_message", "Sorry, I didn't catch the day.")
+            message = getattr(exc, "user_message", render("booking.day_unread"))
             dispatcher.utter_message(text=message)
             return {"time": None}
         if _keeps_request(tracker):
@@ -451,7 +451,7 @@ class ActionAskSlotChoice(ConversationAction):
             turn.say(exc.user_message)
             return [SlotSet("slot_choice", REQUEST), SlotSet("offered", [])]
         except (PortalError, StopIteration) as exc:
-            turn.say(getattr(exc, "user_message", "Sorry, let's try again."))
+            turn.say(getattr(exc, "user_message", render("booking.search_again")))
             return [SlotSet("time", None), SlotSet("requested_slot", "time")]
         if not found:
             turn.say(
@@ -514,16 +514,27 @@ class ActionAskBookingConfirmed(ConversationAction):
             return [SlotSet("requested_slot", None), SlotSet("task_abandoned", True)]
         if tracker.get_slot("slot_choice") == REQUEST:
             when = when_of(tracker)
-            question = (
-                f"Shall I ask {clinic.name} to schedule {who} a {kind.name.lower()}, "
-                f"preferably {when.describe()}?"
+            question = render(
+                "booking.confirm_request",
+                clinic=clinic.name,
+                who=who,
+                visit=kind.name.lower(),
+                when=when.describe(),
             )
         else:
             chosen = _offered_slot(tracker)
             if tracker.get_slot("appointment_choice"):
-                question = f"Move the {kind.name.lower()} to {chosen} at {clinic.name}?"
+                question = render(
+                    "booking.confirm_move", visit=kind.name.lower(), time=chosen, clinic=clinic.name
+                )
             else:
-                question = f"Book {who} a {kind.name.lower()} at {clinic.name} on {chosen}?"
+                question = render(
+                    "booking.confirm_book",
+                    who=who,
+                    visit=kind.name.lower(),
+                    clinic=clinic.name,
+                    time=chosen,
+                )
         turn.say(question, buttons=YES_NO)
         return []
 
@@ -632,12 +643,9 @@ class ActionBookAppointment(TaskAction[Booking]):
 
 
 def _booked_text(booked: scheduling.AppointmentView) -> str:
-    text = f"You're booked: {booked.summary}."
+    text = render("booking.booked", summary=booked.summary)
     if booked.questionnaire:
-        text += (
-            f" Please fill in the pre-visit questionnaire ({booked.questionnaire}) in the "
-            "patient portal before the visit; it saves time at check-in."
-        )
+        text += render("booking.questionnaire", questionnaire=booked.questionnaire)
     return text + f" To change it, call {booked.clinic_phone} or ask me."
 
 
@@ -700,16 +708,20 @@ class ActionListAppointments(TaskAction[list[scheduling.AppointmentView]]):
     def render(self, turn: TaskTurn, view: list[scheduling.AppointmentView]) -> list[EventType]:
         who = _who(turn.tracker)
         if not view:
-            turn.say(
-                f"{'You have' if who == 'you' else who + ' has'} no upcoming appointments. "
-                "Would you like to book one?",
-                buttons=[{"title": "Book an appointment", "payload": "/book_appointment"}],
+            none = (
+                render("appointments.none_yours")
+                if who == "you"
+                else render("appointments.none_theirs", who=who)
             )
+            button = {"title": render("appointments.book_button"), "payload": "/book_appointment"}
+            turn.say(none, buttons=[button])
             person = "me" if who == "you" else who
             return [offer(turn.tracker, "/book_appointment", family_member=person)]
         lines = "\n".join(f"- {a.summary}" for a in view)
         heading = (
-            "Your upcoming appointments:" if who == "you" else f"{who}'s upcoming appointments:"
+            render("appointments.heading_yours")
+            if who == "you"
+            else render("appointments.heading_theirs", who=who)
         )
         turn.say(f"{heading}\n{lines}")
         return []

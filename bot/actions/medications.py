@@ -282,9 +282,9 @@ class ActionAskPharmacy(ConversationAction):
             {"title": p.name, "payload": f'/inform{{"choice": "#{p.id}"}}'} for p in others[:3]
         ]
         question = (
-            f"Pick it up at {usual.name} as usual, or somewhere else?"
+            render("refill.pickup_usual", pharmacy=usual.name)
             if usual
-            else "Which pharmacy would you like to pick it up from?"
+            else render("refill.which_pharmacy")
         )
         turn.say(question, buttons=buttons)
         return []

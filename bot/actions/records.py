@@ -102,7 +102,7 @@ class ActionCheckResults(TaskAction[records.ResultsAnswer]):
         lab = wanted is None or wanted.kind == "lab"
         if not view.found:
             what = wanted.label if wanted else "lab results"
-            turn.say(f"I don't see any final {what} yet. Results appear as soon as they're final.")
+            turn.say(render("results.none_final", what=what))
             return []
         if view.withheld:
             turn.say(render("results.withheld_by_text"))
@@ -166,8 +166,8 @@ class ActionImmunizationRecords(TaskAction[records.ImmunizationRecordView]):
             f"{i.location}{f' ({i.source_text})' if i.source_text else ''}"
             for i in view.immunizations[:10]
         ]
-        body = "\n".join(lines) if lines else "No immunizations are on file."
-        turn.say(f"Immunizations for {view.patient_first_name}:\n{body}")
+        body = "\n".join(lines) if lines else render("immunizations.none")
+        turn.say(render("immunizations.heading", first_name=view.patient_first_name) + f"\n{body}")
         turn.say(" ".join(view.official_record_steps))
         return []
 
