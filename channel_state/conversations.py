@@ -87,12 +87,13 @@ def offered_choices(
 ) -> list[Choice]:
     """The choices still open in this conversation, in the order they were numbered."""
     with db.transaction() as session:
-        return _offered(session, conversation_id, now=now or utcnow(), ttl=ttl)
+        return offered_in(session, conversation_id, now=now or utcnow(), ttl=ttl)
 
 
-def _offered(
-    session: Session, conversation_id: str, *, now: datetime, ttl: timedelta
+def offered_in(
+    session: Session, conversation_id: str, *, now: datetime, ttl: timedelta = DEFAULT_CHOICES_TTL
 ) -> list[Choice]:
+    """`offered_choices` inside the caller's transaction."""
     row = session.get(SmsConversation, _checked_id(conversation_id))
     if row is None or not row.choices or row.choices_offered_at is None:
         return []
@@ -128,7 +129,7 @@ def choice_in(
     number = choice_number(reply)
     if number is None:
         return None
-    offered = _offered(session, conversation_id, now=now, ttl=ttl)
+    offered = offered_in(session, conversation_id, now=now, ttl=ttl)
     return offered[number - 1] if 1 <= number <= len(offered) else None
 
 

@@ -12,7 +12,7 @@ Point a Twilio number's "A message comes in" webhook (HTTP POST) at
 6. the bot's reply becomes plain text (buttons as numbered choices, an emergency or handoff
    payload as words) split into messages of at most 320 characters.
 
-The bookkeeping around the bot's turn is two transactions (`channel_state.sms_turns`): the
+The bookkeeping around the bot's turn is two transactions (`channel_state.turns`): the
 claim with everything read before the turn, then the choices offered with the stored answer.
 """
 
@@ -41,7 +41,7 @@ from bot.channels.twilio_common import (
     sms_conversation_id,
     twiml_response,
 )
-from channel_state import conversations, opt_out, sms_turns
+from channel_state import conversations, opt_out, turns
 from channel_state.conversations import Choice
 from channel_state.opt_out import Keyword
 from portal_core import safety
@@ -187,7 +187,7 @@ class TwilioSmsInput(TwilioInput):
         db, run = self.webhook.database, self.webhook.in_thread
         try:
             opening = await run(
-                sms_turns.open_turn,
+                turns.open_text,
                 db,
                 key=key,
                 conversation_id=conversation,
@@ -213,7 +213,7 @@ class TwilioSmsInput(TwilioInput):
         twiml = messaging_twiml(sms_parts(answer.texts))
         try:
             await run(
-                sms_turns.close_turn,
+                turns.close_turn,
                 db,
                 key=key,
                 conversation_id=conversation,
@@ -231,7 +231,7 @@ class TwilioSmsInput(TwilioInput):
         conversation: str,
         text: str,
         keyword: tuple[Keyword, str] | None,
-        opening: sms_turns.Opening,
+        opening: turns.Opening,
         sid: str,
     ) -> Answer:
         """What to send back (nothing at all for an opted-out number), and the choices its

@@ -51,7 +51,7 @@ from bot.channels.twilio_common import (
     twiml_response,
     voice_conversation_id,
 )
-from channel_state import conversations
+from channel_state import conversations, turns
 from channel_state.conversations import Choice
 from portal_core import clinics, identity, prescriptions, safety
 from portal_core.config import load_settings
@@ -574,28 +574,53 @@ class TwilioVoiceInput(TwilioInput):
         return Call(sid, conversation, phone_or_none(params.get("From")), step)
 
     async def _once(
-        self, call: Call, request: Request, answer: Callable[[], Awaitable[str]]
+        self,
+        call: Call,
+        request: Request,
+        answer: Callable[[turns.Opening], Awaitable[Step]],
+        *,
+        take_late: bool = False,
     ) -> HTTPResponse:
-        """Answer a call step exactly once; a retry gets the stored answer (or "one moment")."""
+        """Answer a call step exactly once; a retry gets the stored answer (or "one moment").
+
+        The claim and what the step reads (the choices offered; with `take_late`, the late
+        reply) are one transaction, the choices offered next and the stored answer another
+        (`channel_state.turns`)."""
         key = f"voice:{call.sid}:{call.step}"
+        db, run = self.webhook.database, self.webhook.in_thread
         try:
-            claim = await self.webhook.claim(key, call.conversation)
+            opening = await run(
+                turns.open_call_step,
+                db,
+                key=key,
+                conversation_id=call.conversation,
+                take_late=take_late,
+            )
         except Exception:  # noqa: BLE001 - the database is down: be polite, process nothing
             log.exception("could not claim voice delivery %s", key)
             return twiml_response(await self._try_again(call.step))
-        if not claim.fresh:
+        if not opening.claim.fresh:
             log.info("voice step %s arrived again; replaying its answer", key)
-            return twiml_response(claim.response or await self._one_moment(request, call.step))
+            return twiml_response(
+                opening.claim.response or await self._one_moment(request, call.step)
+            )
         try:
-            twiml = await answer()
+            step = await answer(opening)
         except Exception:  # noqa: BLE001 - whatever broke, the caller hears a polite answer
             log.exception("could not answer voice step %s", key)
-            twiml = await self._try_again(call.step)
+            step = Step(await self._try_again(call.step))
         try:
-            await self.webhook.complete(key, twiml)
+            await run(
+                turns.close_turn,
+                db,
+                key=key,
+                conversation_id=call.conversation,
+                choices=step.choices,
+                response=step.twiml,
+            )
         except Exception:  # noqa: BLE001
             log.exception("could not store the answer to voice step %s", key)
-        return twiml_response(twiml)
+        return twiml_response(step.twiml)
 
     async def _one_moment(self, request: Request, step: int) -> str:
         """A retry of a step still being answered: wait, then ask again for the stored answer;
@@ -632,17 +657,11 @@ class TwilioVoiceInput(TwilioInput):
             log.warning("a signed voice webhook without a usable CallSid")
             return twiml_response(str(Phone(self.settings).end(speech.speech(CANT_HANDLE))))
 
-        async def answer() -> str:
-            await self.webhook.in_thread(
-                conversations.remember_choices,
-                self.webhook.database,
-                call.conversation,
-                list(MAIN_MENU),
-            )
+        async def answer(_: turns.Opening) -> Step:
             phone = await self.phone()
             said = speech.join(speech.speech(GREETING), speech.speech(MENU_LEAD))
             ask = Listen(said, speech.speech(MENU_LEAD), turn_url(1), MAIN_MENU, operator=True)
-            return str(phone.listen(ask))
+            return Step(str(phone.listen(ask)), list(MAIN_MENU))
 
         return await self._once(call, request, answer)
 
@@ -656,8 +675,12 @@ class TwilioVoiceInput(TwilioInput):
         if call is None or step is None:
             log.warning("a signed voice turn without a usable CallSid or step")
             return twiml_response(str(Phone(self.settings).end(speech.speech(CANT_HANDLE))))
+        heard = bool(_digits(params) or _clean_speech(params.get("SpeechResult") or ""))
         return await self._once(
-            call, request, lambda: self._answer(request, call, params, on_new_message)
+            call,
+            request,
+            lambda opening: self._answer(request, call, params, opening, on_new_message),
+            take_late=heard,
         )
 
     async def handle_dialed(self, request: Request) -> HTTPResponse:
@@ -704,19 +727,25 @@ class TwilioVoiceInput(TwilioInput):
     # ---- one turn
 
     async def _answer(
-        self, request: Request, call: Call, params: dict[str, str], on_new_message: OnNewMessage
-    ) -> str:
+        self,
+        request: Request,
+        call: Call,
+        params: dict[str, str],
+        opening: turns.Opening,
+        on_new_message: OnNewMessage,
+    ) -> Step:
         db, run = self.webhook.database, self.webhook.in_thread
-        digits = re.sub(r"[^0-9*]", "", params.get("Digits") or "")[:32]
+        digits = _digits(params)
         said = _clean_speech(params.get("SpeechResult") or "")
         phone = await self.phone()
         next_step = turn_url(call.step + 1)
-        offered = await run(conversations.offered_choices, db, call.conversation)
+        offered = opening.offered
         if not digits and not said:  # the choices stay open for the next try
             again = speech.speech(DIDNT_CATCH)
-            return str(phone.listen(Listen(again, again, next_step, tuple(offered), operator=True)))
+            listen = Listen(again, again, next_step, tuple(offered), operator=True)
+            return Step(str(phone.listen(listen)))
         payload = chosen(offered, digits=digits, said=said)
-        late = await run(conversations.take_late_reply, db, call.conversation)
+        late = opening.late
 
         async def hold(messages: Messages) -> None:
             texts = list(read_turn(messages).texts)
@@ -734,20 +763,19 @@ class TwilioVoiceInput(TwilioInput):
         )
         reply = read_turn(turn.messages)
         if reply.emergency is not None:
-            await run(conversations.remember_choices, db, call.conversation, [])
-            return str(phone.end(reply.said))
+            return Step(str(phone.end(reply.said)), [])
         earlier: Speech = speech.join((LATE,), *(speech.speech(t) for t in late)) if late else ()
         if reply.handoff and (reply.dial or self.settings.transfer_number):
-            return self._transfer(phone, reply, earlier, call.step + 1)
+            return Step(self._transfer(phone, reply, earlier, call.step + 1))
         if not turn.ok:
             sorry = speech.speech(TRY_AGAIN)
-            await run(conversations.remember_choices, db, call.conversation, [])
             ask = Listen(speech.join(earlier, reply.said, sorry), sorry, next_step, operator=True)
-            return str(phone.listen(ask))
-        await run(conversations.remember_choices, db, call.conversation, list(reply.choices))
+            return Step(str(phone.listen(ask)), [])
+        choices = list(reply.choices)
         after = await self._tracker_state(request, call.conversation)
         if after.intent == "goodbye" and after.active_loop is None and not reply.choices:
-            return str(phone.end(speech.join(earlier, reply.said)))  # the caller said goodbye
+            # the caller said goodbye
+            return Step(str(phone.end(speech.join(earlier, reply.said))), choices)
         ask = Listen(
             said=speech.join(earlier, reply.said),
             question=reply.question,
@@ -758,7 +786,7 @@ class TwilioVoiceInput(TwilioInput):
         if not ask.said:  # the bot said nothing: still never leave the caller in silence
             again = speech.speech(DIDNT_CATCH)
             ask = Listen(again, again, next_step, reply.choices, operator=True)
-        return str(phone.listen(ask))
+        return Step(str(phone.listen(ask)), choices)
 
     def _transfer(self, phone: Phone, reply: Reply, earlier: Speech, next_step: int) -> str:
         number = reply.dial or self.settings.transfer_number
@@ -811,6 +839,20 @@ def _step(raw: str | None) -> int | None:
         return None
     step = int(raw)
     return step if 1 <= step <= MAX_STEP else None
+
+
+@dataclass(frozen=True)
+class Step:
+    """A call step's TwiML, and the choices its keypad numbers stand for next (None: keep the
+    ones already offered)."""
+
+    twiml: str
+    choices: list[Choice] | None = None
+
+
+def _digits(params: dict[str, str]) -> str:
+    """The keys pressed: digits and `*` only, at most 32."""
+    return re.sub(r"[^0-9*]", "", params.get("Digits") or "")[:32]
 
 
 def _clean_speech(text: str) -> str:

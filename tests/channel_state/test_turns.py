@@ -1,4 +1,4 @@
-"""An SMS turn's bookkeeping in two transactions: the same rules as the single calls."""
+"""A Twilio turn's bookkeeping in two transactions: the same rules as the single calls."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from channel_state import conversations, opt_out
 from channel_state.conversations import Choice
-from channel_state.sms_turns import Opening, close_turn, open_turn
+from channel_state.turns import Opening, close_turn, open_call_step, open_text
 from portal_core.database import Database
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
@@ -16,7 +16,7 @@ YES_NO = [Choice("Yes", "/affirm"), Choice("No", "/deny")]
 
 
 def opening(db: Database, key: str, text: str, *, keyword: bool = False) -> Opening:
-    return open_turn(
+    return open_text(
         db, key=key, conversation_id=ID, phone=PHONE, text=text, keyword=keyword, now=NOW
     )
 
@@ -77,3 +77,21 @@ def test_sql_metacharacters_in_the_text_are_just_text(db: Database) -> None:
     assert first.claim.fresh and first.choice is None
     retry = opening(db, "sms:SM1", text)
     assert not retry.claim.fresh
+
+
+def test_a_call_step_reads_the_offered_choices_and_takes_the_late_reply_only_when_asked(
+    db: Database,
+) -> None:
+    call = "voice:CA1"
+    conversations.remember_choices(db, call, YES_NO, now=NOW)
+    conversations.hold_late_reply(db, call, ["You're booked."], now=NOW)
+
+    def step(key: str, take_late: bool) -> Opening:
+        return open_call_step(db, key=key, conversation_id=call, take_late=take_late, now=NOW)
+
+    silent = step("voice:CA1:1", take_late=False)  # nothing heard: the late reply waits
+    assert silent.claim.fresh and silent.offered == YES_NO and silent.late == []
+    heard = step("voice:CA1:2", take_late=True)
+    assert heard.offered == YES_NO and heard.late == ["You're booked."]
+    retry = step("voice:CA1:2", take_late=True)
+    assert not retry.claim.fresh and retry.offered == [] and retry.late == []
