@@ -24,6 +24,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot import forms
 from bot.actions import portal
 from bot.actions.base import ConversationAction, Turn
 from bot.actions.conversation import channel_of, entity_values, latest_text, speaker_or_error
@@ -41,14 +42,7 @@ FILLER = frozenset({
     "week", "from",
 })  # fmt: skip
 # The form that carries out each task intent a button or an offer can name.
-INTENT_FORMS = {
-    "book_appointment": "book_appointment_form",
-    "request_refill": "refill_form",
-    "request_renewal": "renewal_form",
-    "send_message": "message_form",
-    "check_results": "results_form",
-    "list_appointments": "appointments_form",
-}
+INTENT_FORMS = forms.form_of_intent()
 # Saying yes to an offer confirms it: these forms don't ask again.
 CONFIRMED_BY_YES = {"renewal_form": "renewal_confirmed"}
 OFFER_PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$", re.S)

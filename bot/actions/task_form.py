@@ -24,6 +24,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 from rasa_sdk.utils import call_potential_coroutine
 
+from bot import forms
 from bot.actions import portal, sealed
 from bot.actions.conversation import (
     Speaker,
@@ -77,21 +78,13 @@ STOP_WORDS = re.compile(
     r"start over|no thanks|not now)\s*[.!]*\s*$",
     re.IGNORECASE,
 )
-QUESTIONS = frozenset(
-    {
-        "faq",
-        "help",
-        "bot_challenge",
-        "human_handoff",
-        "out_of_scope",
-        "login_help",
-        "update_contact_info",
-    }
-)
-# What the interruption rules (bot/data/rules/interruptions.yml) answer while a form is active:
-# the form rejects these turns; any other turn it cannot read, it asks again.
+# What the interruption rules (bot/forms.py) answer while a form is active: the form rejects
+# these turns; any other turn it cannot read, it asks again.
 # (Words nobody understood reach the form after the fallback has answered them: asked again.)
-ANSWERED_BY_RULES = QUESTIONS | {"emergency", "deny"}
+ANSWERED_BY_RULES = forms.answered_by_rules()
+# Of those, the ones always left to the rules; an emergency and a "no" are read first (`_run`,
+# `_is_digression`).
+QUESTIONS = ANSWERED_BY_RULES - {"emergency", "deny"}
 # Slots whose answer is whatever the person says, questions included.
 FREE_TEXT = frozenset({"message_body"})
 # Slots whose question a plain "no" answers.
