@@ -95,6 +95,14 @@ MESSAGES: Mapping[str, Message] = {
     "task.yes_or_no": Message("Sorry, I need a yes or a no."),
     "task.not_read": Message("Sorry, I didn't get that."),
     "task.who_unclear": Message("Sorry, I didn't catch who this is for."),
+    "task.sign_in_first": Message(
+        "Please sign in to the patient portal first; I can't show or change health information "
+        "until you're signed in."
+    ),
+    # A call or text from a withheld number: no number, no verification.
+    "task.no_caller_number": Message(
+        "Sorry, I can't verify who you are on this line. Please call your clinic."
+    ),
     "verify.done": Message("Thank you, you're verified."),
     "verify.retry": Message("{reason} Let's try again."),
     # A form's questions (bot/actions/asking.py)

@@ -372,12 +372,9 @@ class TaskFormValidator(FormValidationAction):
             return error
         if speaker is None:
             if channel_of(tracker) == "web":
-                return (
-                    "Please sign in to the patient portal first; I can't show or change "
-                    "health information until you're signed in."
-                )
+                return render("task.sign_in_first")
             if not phone_of(tracker):
-                return "Sorry, I can't verify who you are on this line. Please call your clinic."
+                return render("task.no_caller_number")
             return None
         try:
             access.require_premium(speaker.assurance_level)

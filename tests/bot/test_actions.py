@@ -48,6 +48,18 @@ def test_web_chat_without_a_session_is_asked_to_sign_in(action_portal: Database)
     assert "sign in" in talk.texts().lower()
 
 
+def test_a_call_from_a_withheld_number_is_sent_to_the_clinic_and_shown_nothing(
+    action_portal: Database,
+) -> None:
+    """No number, nothing to verify against: the task ends before any question about identity."""
+    talk = Conversation("voice:CA1", {"channel": "voice", "phone": None}, "twilio_voice")
+    talk.user("read me my lab results", intent="check_results")
+    talk.run(ValidateResultsForm())
+    assert talk.slots["task_abandoned"] is True
+    assert "call your clinic" in talk.texts().lower()
+    assert "date of birth" not in talk.texts().lower()
+
+
 def test_basic_account_is_told_how_to_upgrade(action_portal: Database) -> None:
     talk = web_conversation(action_portal, "Robert", "Hayes")
     talk.user("my results", intent="check_results")
