@@ -11,7 +11,7 @@ they will be standing; the helpers at the bottom of this module are the one plac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from portal_core.clock import as_utc
 from portal_core.database import Database
-from portal_core.errors import InvalidInput, NotFound
+from portal_core.errors import InvalidInput, NotFound, WithChoices
 from portal_core.ids import valid_id
 from portal_core.models import AppointmentType, BookingPolicy, Clinic
 from understanding import clinics as clinic_words
@@ -39,44 +39,28 @@ AFTERNOON_STARTS = time(12, 0)
 EVENING_STARTS = time(17, 0)
 
 
-class ClinicNotFound(NotFound):
+class ClinicNotFound(WithChoices, NotFound):
     """No clinic matches; `choices` holds a few the person might have meant."""
 
     default_message = "Sorry, I couldn't find that clinic."
-
-    def __init__(self, user_message: str | None = None, *, choices: Sequence[ClinicView] = ()):
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[ClinicView, ...]
 
 
-class AmbiguousClinic(InvalidInput):
+class AmbiguousClinic(WithChoices, InvalidInput):
     """Several clinics match; the bot should ask which one, offering `choices`."""
 
     default_message = "Which clinic do you mean?"
-
-    def __init__(self, user_message: str | None = None, *, choices: Sequence[ClinicView] = ()):
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[ClinicView, ...]
 
 
-class AppointmentTypeNotFound(NotFound):
+class AppointmentTypeNotFound(WithChoices, NotFound):
     default_message = "Sorry, I couldn't find that kind of appointment."
-
-    def __init__(
-        self, user_message: str | None = None, *, choices: Sequence[AppointmentTypeView] = ()
-    ):
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[AppointmentTypeView, ...]
 
 
-class AmbiguousAppointmentType(InvalidInput):
+class AmbiguousAppointmentType(WithChoices, InvalidInput):
     default_message = "What kind of appointment do you need?"
-
-    def __init__(
-        self, user_message: str | None = None, *, choices: Sequence[AppointmentTypeView] = ()
-    ):
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[AppointmentTypeView, ...]
 
 
 class AppointmentTypeNotOffered(NotFound):

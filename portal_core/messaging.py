@@ -27,7 +27,7 @@ from portal_core.clock import as_utc, utcnow
 from portal_core.config import Settings, load_settings
 from portal_core.contacts import GLOBAL_SERVICE_CENTER
 from portal_core.database import Database
-from portal_core.errors import InvalidInput, PortalError
+from portal_core.errors import InvalidInput, PortalError, WithChoices
 from portal_core.ids import require_id as _require_id
 from portal_core.models import Clinic, Message, MessageThread, Patient, Provider
 from portal_core.models.messaging import POOLS
@@ -158,12 +158,9 @@ class UnknownRecipient(InvalidInput):
     )
 
 
-class AmbiguousRecipient(InvalidInput):
+class AmbiguousRecipient(WithChoices, InvalidInput):
     default_message = "Which clinic do you mean?"
-
-    def __init__(self, user_message: str | None, choices: Sequence[str]) -> None:
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[str, ...]
 
 
 # -------------------------------------------------------------------------------------- views
@@ -512,7 +509,8 @@ def _named_clinic(session: Session, patient: Patient, words: Sequence[str]) -> C
         matches = same_facility or matches
     if len(matches) > 1:
         choices = [f"{c.name} ({c.facility})" for c in matches]
-        raise AmbiguousRecipient("Which clinic do you mean: " + " or ".join(choices) + "?", choices)
+        question = "Which clinic do you mean: " + " or ".join(choices) + "?"
+        raise AmbiguousRecipient(question, choices=choices)
     return matches[0] if matches else None
 
 

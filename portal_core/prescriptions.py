@@ -37,6 +37,7 @@ from portal_core.errors import (
     PortalError,
     RefillNotAllowed,
     RenewalNotAllowed,
+    WithChoices,
 )
 from portal_core.ids import require_id as _require_id
 from portal_core.messaging import EmergencyInMessage
@@ -91,22 +92,16 @@ class MedicationNotFound(NotFound):
     default_message = "Sorry, I couldn't find that medication on the record."
 
 
-class AmbiguousMedication(InvalidInput):
+class AmbiguousMedication(WithChoices, InvalidInput):
     """More than one prescription fits; `choices` lets the bot ask which one was meant."""
 
     default_message = "Which medication do you mean?"
-
-    def __init__(self, user_message: str | None, choices: Sequence[MedicationView]) -> None:
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[MedicationView, ...]
 
 
-class AmbiguousPharmacy(InvalidInput):
+class AmbiguousPharmacy(WithChoices, InvalidInput):
     default_message = "Which pharmacy do you mean?"
-
-    def __init__(self, user_message: str | None, choices: Sequence[PharmacyView]) -> None:
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[PharmacyView, ...]
 
 
 class NoPickupPharmacy(InvalidInput):
@@ -520,7 +515,7 @@ def find_medication(
             failure = _not_found(query, prescriptions, _whose(actor, patient))
         elif len(views) > 1:
             failure = AmbiguousMedication(
-                "Which one do you mean: " + _or_list([v.label for v in views]) + "?", views
+                "Which one do you mean: " + _or_list([v.label for v in views]) + "?", choices=views
             )
         # The refusal messages list medications too, so every outcome is a disclosure.
         audit.record(
@@ -922,7 +917,8 @@ def find_pharmacy(db: Database, text: str) -> PharmacyView:
     found = [view for view, score in scored if score >= best - 0.01]
     if len(found) > 1:
         raise AmbiguousPharmacy(
-            "Which pharmacy do you mean: " + _or_list([v.name for v in found]) + "?", found
+            "Which pharmacy do you mean: " + _or_list([v.name for v in found]) + "?",
+            choices=found,
         )
     return found[0]
 
