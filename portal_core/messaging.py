@@ -352,15 +352,10 @@ def threads(
         )
         rows.sort(key=lambda t: (_last_activity(t), t.id), reverse=True)
         views = [_thread_view(session, t, patient, now) for t in rows[:limit]]
-        audit.record(
-            session,
-            actor,
-            subject_id=patient_id,
-            action="view_threads",
-            resource="message_thread",
-            detail="ids=" + ",".join(str(v.thread_id) for v in views),
-            now=now,
-        )
+        audit.record_disclosure(
+            session, actor, patient_id, "view_threads", "message_thread",
+            [v.thread_id for v in views], now,
+        )  # fmt: skip
     return views
 
 

@@ -477,15 +477,10 @@ def list_medications(
             for rx in _prescriptions(session, patient_id)
             if include_inactive or rx.active
         ]
-        audit.record(
-            session,
-            actor,
-            subject_id=patient_id,
-            action="list_medications",
-            resource="prescription",
-            detail="ids=" + ",".join(str(v.prescription_id) for v in views),
-            now=now,
-        )
+        audit.record_disclosure(
+            session, actor, patient_id, "list_medications", "prescription",
+            [v.prescription_id for v in views], now,
+        )  # fmt: skip
     return views
 
 
@@ -518,17 +513,12 @@ def find_medication(
                 "Which one do you mean: " + _or_list([v.label for v in views]) + "?", choices=views
             )
         # The refusal messages list medications too, so every outcome is a disclosure.
-        audit.record(
-            session,
-            actor,
-            subject_id=patient_id,
-            action="find_medication",
-            resource="prescription",
+        audit.record_disclosure(
+            session, actor, patient_id, "find_medication", "prescription",
+            [v.prescription_id for v in views], now,
             resource_id=views[0].prescription_id if len(views) == 1 else None,
             outcome="ok" if failure is None else "no_match",
-            detail="ids=" + ",".join(str(v.prescription_id) for v in views),
-            now=now,
-        )
+        )  # fmt: skip
     if failure is not None:
         raise failure
     return views[0]
@@ -760,15 +750,10 @@ def refill_status(
             query.order_by(RefillRequest.requested_at.desc(), RefillRequest.id.desc()).limit(limit)
         )
         views = [_refill_view(refill) for refill in refills]
-        audit.record(
-            session,
-            actor,
-            subject_id=patient_id,
-            action="refill_status",
-            resource="refill_request",
-            detail="ids=" + ",".join(str(v.refill_id) for v in views),
-            now=now,
-        )
+        audit.record_disclosure(
+            session, actor, patient_id, "refill_status", "refill_request",
+            [v.refill_id for v in views], now,
+        )  # fmt: skip
     return views
 
 
