@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from portal_core.clock import as_utc
 from portal_core.database import Database
 from portal_core.errors import InvalidInput, NotFound, WithChoices
-from portal_core.ids import valid_id
+from portal_core.ids import get_by_id
 from portal_core.models import AppointmentType, BookingPolicy, Clinic
 from understanding import clinics as clinic_words
 
@@ -156,19 +156,11 @@ def appointment_type_view(appointment_type: AppointmentType) -> AppointmentTypeV
 
 
 def load_clinic(session: Session, clinic_id: int) -> Clinic:
-    key = valid_id(clinic_id)
-    clinic = session.get(Clinic, key) if key else None
-    if clinic is None:
-        raise ClinicNotFound()
-    return clinic
+    return get_by_id(session, Clinic, clinic_id, ClinicNotFound)
 
 
 def load_appointment_type(session: Session, type_id: int) -> AppointmentType:
-    key = valid_id(type_id)
-    appointment_type = session.get(AppointmentType, key) if key else None
-    if appointment_type is None:
-        raise AppointmentTypeNotFound()
-    return appointment_type
+    return get_by_id(session, AppointmentType, type_id, AppointmentTypeNotFound)
 
 
 def resolve_booking_mode(
