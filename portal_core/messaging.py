@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from portal_core import access, audit, free_text, safety
 from portal_core.actors import Actor
 from portal_core.business_days import add_business_days
-from portal_core.clock import as_utc, utcnow
+from portal_core.clock import now_or
 from portal_core.config import Settings, load_settings
 from portal_core.contacts import GLOBAL_SERVICE_CENTER
 from portal_core.database import Database
@@ -237,7 +237,7 @@ def send_message(
     settings: Settings | None = None,
 ) -> SentMessageView:
     """File a routine secure message and say by when the clinic will reply."""
-    now = as_utc(now) if now is not None else utcnow()
+    now = now_or(now)
     settings = settings or load_settings()
     patient_id = _require_id(patient_id)
     body = _clean(body, what="message")
@@ -322,7 +322,7 @@ def preview_route(
     now: datetime | None = None,
 ) -> Route:
     """Who a message would go to, so the assistant can confirm it before asking for the text."""
-    now = as_utc(now) if now is not None else utcnow()
+    now = now_or(now)
     patient_id = _require_id(patient_id)
     with db.transaction() as session:
         patient = access.require(session, actor, patient_id, Capability.MESSAGES, now=now)
@@ -333,7 +333,7 @@ def threads(
     db: Database, actor: Actor, patient_id: int, *, limit: int = 20, now: datetime | None = None
 ) -> list[ThreadView]:
     """Message threads, most recent activity first, each with its last message and due date."""
-    now = as_utc(now) if now is not None else utcnow()
+    now = now_or(now)
     patient_id = _require_id(patient_id)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
         raise InvalidInput("Please ask for between 1 and 100 conversations.")
