@@ -10,6 +10,7 @@ and on PostgreSQL a runtime role without the privileges; see migrations/README).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,6 +84,38 @@ def record(
             outcome=outcome,
             detail=free_text.clean(detail)[:MAX_DETAIL_CHARS] if detail else None,
         )
+    )
+
+
+def record_disclosure(
+    session: Session,
+    actor: Actor,
+    subject_id: int,
+    action: str,
+    resource: str,
+    ids: Iterable[object],
+    now: datetime,
+    *,
+    channel: str | None = None,
+    resource_id: object | None = None,
+    outcome: str = "ok",
+) -> None:
+    """One entry for a read, naming every record it disclosed (or none) as `ids=3,7,12`.
+
+    Every read of a list writes this same detail, so the patient's access report and an
+    investigator can tell exactly which records were shown, whichever service showed them.
+    """
+    record(
+        session,
+        actor,
+        subject_id=subject_id,
+        action=action,
+        resource=resource,
+        resource_id=resource_id,
+        outcome=outcome,
+        detail="ids=" + ",".join(str(i) for i in ids),
+        channel=channel,
+        now=now,
     )
 
 

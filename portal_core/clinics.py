@@ -11,7 +11,7 @@ they will be standing; the helpers at the bottom of this module are the one plac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from portal_core.clock import as_utc
 from portal_core.database import Database
-from portal_core.errors import InvalidInput, NotFound
-from portal_core.ids import valid_id
+from portal_core.errors import InvalidInput, NotFound, WithChoices
+from portal_core.ids import get_by_id
 from portal_core.models import AppointmentType, BookingPolicy, Clinic
 from understanding import clinics as clinic_words
 
@@ -39,44 +39,28 @@ AFTERNOON_STARTS = time(12, 0)
 EVENING_STARTS = time(17, 0)
 
 
-class ClinicNotFound(NotFound):
+class ClinicNotFound(WithChoices, NotFound):
     """No clinic matches; `choices` holds a few the person might have meant."""
 
     default_message = "Sorry, I couldn't find that clinic."
-
-    def __init__(self, user_message: str | None = None, *, choices: Sequence[ClinicView] = ()):
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[ClinicView, ...]
 
 
-class AmbiguousClinic(InvalidInput):
+class AmbiguousClinic(WithChoices, InvalidInput):
     """Several clinics match; the bot should ask which one, offering `choices`."""
 
     default_message = "Which clinic do you mean?"
-
-    def __init__(self, user_message: str | None = None, *, choices: Sequence[ClinicView] = ()):
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[ClinicView, ...]
 
 
-class AppointmentTypeNotFound(NotFound):
+class AppointmentTypeNotFound(WithChoices, NotFound):
     default_message = "Sorry, I couldn't find that kind of appointment."
-
-    def __init__(
-        self, user_message: str | None = None, *, choices: Sequence[AppointmentTypeView] = ()
-    ):
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[AppointmentTypeView, ...]
 
 
-class AmbiguousAppointmentType(InvalidInput):
+class AmbiguousAppointmentType(WithChoices, InvalidInput):
     default_message = "What kind of appointment do you need?"
-
-    def __init__(
-        self, user_message: str | None = None, *, choices: Sequence[AppointmentTypeView] = ()
-    ):
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[AppointmentTypeView, ...]
 
 
 class AppointmentTypeNotOffered(NotFound):
@@ -172,19 +156,11 @@ def appointment_type_view(appointment_type: AppointmentType) -> AppointmentTypeV
 
 
 def load_clinic(session: Session, clinic_id: int) -> Clinic:
-    key = valid_id(clinic_id)
-    clinic = session.get(Clinic, key) if key else None
-    if clinic is None:
-        raise ClinicNotFound()
-    return clinic
+    return get_by_id(session, Clinic, clinic_id, ClinicNotFound)
 
 
 def load_appointment_type(session: Session, type_id: int) -> AppointmentType:
-    key = valid_id(type_id)
-    appointment_type = session.get(AppointmentType, key) if key else None
-    if appointment_type is None:
-        raise AppointmentTypeNotFound()
-    return appointment_type
+    return get_by_id(session, AppointmentType, type_id, AppointmentTypeNotFound)
 
 
 def resolve_booking_mode(

@@ -6,7 +6,7 @@ never shown.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from portal_core.contacts import GLOBAL_SERVICE_CENTER
@@ -23,6 +23,21 @@ class PortalError(Exception):
         # refused access); `Database.transaction` runs them in a fresh transaction.
         self.after_rollback: list[Callable[[Any], None]] = []
         super().__init__(self.user_message)
+
+
+class WithChoices(PortalError):
+    """A failure that offers `choices`, so the bot can ask which one was meant.
+
+    Named before the failure's kind (`class AmbiguousClinic(WithChoices, InvalidInput)`), so each
+    kind keeps its base and message and only the choices live here; a subclass annotates
+    `choices` with the views it holds.
+    """
+
+    choices: tuple[object, ...]
+
+    def __init__(self, user_message: str | None = None, *, choices: Sequence[object] = ()) -> None:
+        super().__init__(user_message)
+        self.choices = tuple(choices)
 
 
 class InvalidInput(PortalError):

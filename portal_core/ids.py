@@ -6,7 +6,13 @@ a bool is an int in Python, so both are refused before they reach the database.
 
 from __future__ import annotations
 
-from portal_core.errors import InvalidInput
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from portal_core.errors import InvalidInput, NotFound
+
+Row = TypeVar("Row")
 
 MAX_DB_ID = 2**31 - 1
 
@@ -24,3 +30,16 @@ def require_id(value: object, what: str = "patient") -> int:
     if checked is None:
         raise InvalidInput(f"Sorry, that isn't a valid {what}.")
     return checked
+
+
+def get_by_id(session: Session, model: type[Row], value: object, missing: type[NotFound]) -> Row:
+    """The `model` row with id `value`, else `missing()` raised.
+
+    A malformed id and an unknown one get the same answer, so a caller cannot tell which ids
+    exist from the error.
+    """
+    key = valid_id(value)
+    row = session.get(model, key) if key else None
+    if row is None:
+        raise missing()
+    return row

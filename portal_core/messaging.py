@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session, selectinload
 from portal_core import access, audit, free_text, safety
 from portal_core.actors import Actor
 from portal_core.business_days import add_business_days
-from portal_core.clock import as_utc, utcnow
+from portal_core.clock import now_or
 from portal_core.config import Settings, load_settings
 from portal_core.contacts import GLOBAL_SERVICE_CENTER
 from portal_core.database import Database
-from portal_core.errors import InvalidInput, PortalError
+from portal_core.errors import InvalidInput, PortalError, WithChoices
 from portal_core.ids import require_id as _require_id
 from portal_core.models import Clinic, Message, MessageThread, Patient, Provider
 from portal_core.models.messaging import POOLS
@@ -158,12 +158,9 @@ class UnknownRecipient(InvalidInput):
     )
 
 
-class AmbiguousRecipient(InvalidInput):
+class AmbiguousRecipient(WithChoices, InvalidInput):
     default_message = "Which clinic do you mean?"
-
-    def __init__(self, user_message: str | None, choices: Sequence[str]) -> None:
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[str, ...]
 
 
 # -------------------------------------------------------------------------------------- views
@@ -240,7 +237,7 @@ def send_message(
     settings: Settings | None = None,
 ) -> SentMessageView:
     """File a routine secure message and say by when the clinic will reply."""
-    now = as_utc(now) if now is not None else utcnow()
+    now = now_or(now)
     settings = settings or load_settings()
     patient_id = _require_id(patient_id)
     body = _clean(body, what="message")
@@ -325,7 +322,7 @@ def preview_route(
     now: datetime | None = None,
 ) -> Route:
     """Who a message would go to, so the assistant can confirm it before asking for the text."""
-    now = as_utc(now) if now is not None else utcnow()
+    now = now_or(now)
     patient_id = _require_id(patient_id)
     with db.transaction() as session:
         patient = access.require(session, actor, patient_id, Capability.MESSAGES, now=now)
@@ -336,7 +333,7 @@ def threads(
     db: Database, actor: Actor, patient_id: int, *, limit: int = 20, now: datetime | None = None
 ) -> list[ThreadView]:
     """Message threads, most recent activity first, each with its last message and due date."""
-    now = as_utc(now) if now is not None else utcnow()
+    now = now_or(now)
     patient_id = _require_id(patient_id)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
         raise InvalidInput("Please ask for between 1 and 100 conversations.")
@@ -355,15 +352,10 @@ def threads(
         )
         rows.sort(key=lambda t: (_last_activity(t), t.id), reverse=True)
         views = [_thread_view(session, t, patient, now) for t in rows[:limit]]
-        audit.record(
-            session,
-            actor,
-            subject_id=patient_id,
-            action="view_threads",
-            resource="message_thread",
-            detail="ids=" + ",".join(str(v.thread_id) for v in views),
-            now=now,
-        )
+        audit.record_disclosure(
+            session, actor, patient_id, "view_threads", "message_thread",
+            [v.thread_id for v in views], now,
+        )  # fmt: skip
     return views
 
 
@@ -512,7 +504,8 @@ def _named_clinic(session: Session, patient: Patient, words: Sequence[str]) -> C
         matches = same_facility or matches
     if len(matches) > 1:
         choices = [f"{c.name} ({c.facility})" for c in matches]
-        raise AmbiguousRecipient("Which clinic do you mean: " + " or ".join(choices) + "?", choices)
+        question = "Which clinic do you mean: " + " or ".join(choices) + "?"
+        raise AmbiguousRecipient(question, choices=choices)
     return matches[0] if matches else None
 
 

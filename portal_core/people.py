@@ -7,7 +7,8 @@ asks it, so the bot's "book my son in" and the access gate can never disagree.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -175,11 +176,9 @@ def get_profile(
     db: Database, actor: Actor, patient_id: int, *, now: datetime | None = None
 ) -> PatientProfile:
     """Demographics as DEERS holds them, with the DoD ID masked: the full ID is a credential."""
-    now = now or utcnow()
-    with db.transaction() as session:
-        patient = access.require(session, actor, patient_id, Capability.CARE_TEAM, now=now)
-        clinic = _primary_clinic(session, patient)
-        profile = PatientProfile(
+    with _care_read(db, actor, patient_id, Capability.CARE_TEAM, now, "profile") as found:
+        _, patient, clinic = found
+        return PatientProfile(
             patient_id=patient.id,
             first_name=patient.first_name,
             last_name=patient.last_name,
@@ -197,20 +196,14 @@ def get_profile(
             clinic_name=clinic.name if clinic else None,
             clinic_phone=clinic.phone if clinic else None,
         )
-        audit.record(
-            session, actor, subject_id=patient.id, action="read", resource="profile", now=now
-        )
-    return profile
 
 
 def find_pcm(
     db: Database, actor: Actor, patient_id: int, *, now: datetime | None = None
 ) -> CareTeamView:
     """The PCM and the care team who answer for them, with the clinic's number to call."""
-    now = now or utcnow()
-    with db.transaction() as session:
-        patient = access.require(session, actor, patient_id, Capability.CARE_TEAM, now=now)
-        clinic = _primary_clinic(session, patient)
+    with _care_read(db, actor, patient_id, Capability.CARE_TEAM, now, "care_team") as found:
+        session, patient, clinic = found
         if patient.pcm is None or clinic is None:
             raise _no_pcm(clinic)
         rows = session.execute(
@@ -221,7 +214,7 @@ def find_pcm(
         members = tuple(
             CareTeamMemberView(m.provider.display_name, m.role, m.provider.specialty) for m in rows
         )
-        view = CareTeamView(
+        return CareTeamView(
             patient_id=patient.id,
             pcm_name=patient.pcm.display_name,
             clinic_name=clinic.name,
@@ -229,21 +222,39 @@ def find_pcm(
             clinic_time_zone=clinic.time_zone,
             members=members,
         )
-        audit.record(
-            session, actor, subject_id=patient.id, action="read", resource="care_team", now=now
-        )
-    return view
 
 
 def primary_clinic(
     db: Database, actor: Actor, patient_id: int, *, now: datetime | None = None
 ) -> ClinicView | None:
     """Where the patient's primary care happens: the default clinic for booking."""
+    with _care_read(db, actor, patient_id, Capability.APPOINTMENTS, now) as (_, _, clinic):
+        return clinic_view(clinic) if clinic else None
+
+
+@contextmanager
+def _care_read(
+    db: Database,
+    actor: Actor,
+    patient_id: int,
+    capability: Capability,
+    now: datetime | None,
+    audited: str | None = None,
+) -> Iterator[tuple[Session, Patient, Clinic | None]]:
+    """The frame of a read about one patient's care, so each service only builds its answer.
+
+    Opens the transaction, checks `actor` may use `capability` for the patient, and yields the
+    session, the patient and their primary clinic; when the read succeeds and names what it
+    `audited`, the audit row saying so is written in the same transaction.
+    """
     now = now or utcnow()
     with db.transaction() as session:
-        patient = access.require(session, actor, patient_id, Capability.APPOINTMENTS, now=now)
-        clinic = _primary_clinic(session, patient)
-        return clinic_view(clinic) if clinic else None
+        patient = access.require(session, actor, patient_id, capability, now=now)
+        yield session, patient, _primary_clinic(session, patient)
+        if audited is not None:
+            audit.record(
+                session, actor, subject_id=patient.id, action="read", resource=audited, now=now
+            )
 
 
 def _primary_clinic(session: Session, patient: Patient) -> Clinic | None:

@@ -37,6 +37,7 @@ from portal_core.errors import (
     PortalError,
     RefillNotAllowed,
     RenewalNotAllowed,
+    WithChoices,
 )
 from portal_core.ids import require_id as _require_id
 from portal_core.messaging import EmergencyInMessage
@@ -91,22 +92,16 @@ class MedicationNotFound(NotFound):
     default_message = "Sorry, I couldn't find that medication on the record."
 
 
-class AmbiguousMedication(InvalidInput):
+class AmbiguousMedication(WithChoices, InvalidInput):
     """More than one prescription fits; `choices` lets the bot ask which one was meant."""
 
     default_message = "Which medication do you mean?"
-
-    def __init__(self, user_message: str | None, choices: Sequence[MedicationView]) -> None:
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[MedicationView, ...]
 
 
-class AmbiguousPharmacy(InvalidInput):
+class AmbiguousPharmacy(WithChoices, InvalidInput):
     default_message = "Which pharmacy do you mean?"
-
-    def __init__(self, user_message: str | None, choices: Sequence[PharmacyView]) -> None:
-        super().__init__(user_message)
-        self.choices = tuple(choices)
+    choices: tuple[PharmacyView, ...]
 
 
 class NoPickupPharmacy(InvalidInput):
@@ -482,15 +477,10 @@ def list_medications(
             for rx in _prescriptions(session, patient_id)
             if include_inactive or rx.active
         ]
-        audit.record(
-            session,
-            actor,
-            subject_id=patient_id,
-            action="list_medications",
-            resource="prescription",
-            detail="ids=" + ",".join(str(v.prescription_id) for v in views),
-            now=now,
-        )
+        audit.record_disclosure(
+            session, actor, patient_id, "list_medications", "prescription",
+            [v.prescription_id for v in views], now,
+        )  # fmt: skip
     return views
 
 
@@ -520,20 +510,15 @@ def find_medication(
             failure = _not_found(query, prescriptions, _whose(actor, patient))
         elif len(views) > 1:
             failure = AmbiguousMedication(
-                "Which one do you mean: " + _or_list([v.label for v in views]) + "?", views
+                "Which one do you mean: " + _or_list([v.label for v in views]) + "?", choices=views
             )
         # The refusal messages list medications too, so every outcome is a disclosure.
-        audit.record(
-            session,
-            actor,
-            subject_id=patient_id,
-            action="find_medication",
-            resource="prescription",
+        audit.record_disclosure(
+            session, actor, patient_id, "find_medication", "prescription",
+            [v.prescription_id for v in views], now,
             resource_id=views[0].prescription_id if len(views) == 1 else None,
             outcome="ok" if failure is None else "no_match",
-            detail="ids=" + ",".join(str(v.prescription_id) for v in views),
-            now=now,
-        )
+        )  # fmt: skip
     if failure is not None:
         raise failure
     return views[0]
@@ -765,15 +750,10 @@ def refill_status(
             query.order_by(RefillRequest.requested_at.desc(), RefillRequest.id.desc()).limit(limit)
         )
         views = [_refill_view(refill) for refill in refills]
-        audit.record(
-            session,
-            actor,
-            subject_id=patient_id,
-            action="refill_status",
-            resource="refill_request",
-            detail="ids=" + ",".join(str(v.refill_id) for v in views),
-            now=now,
-        )
+        audit.record_disclosure(
+            session, actor, patient_id, "refill_status", "refill_request",
+            [v.refill_id for v in views], now,
+        )  # fmt: skip
     return views
 
 
@@ -922,7 +902,8 @@ def find_pharmacy(db: Database, text: str) -> PharmacyView:
     found = [view for view, score in scored if score >= best - 0.01]
     if len(found) > 1:
         raise AmbiguousPharmacy(
-            "Which pharmacy do you mean: " + _or_list([v.name for v in found]) + "?", found
+            "Which pharmacy do you mean: " + _or_list([v.name for v in found]) + "?",
+            choices=found,
         )
     return found[0]
 

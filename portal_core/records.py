@@ -263,7 +263,7 @@ def lab_results(
         zone = _zone(patient)
         visible = _visible_labs(session, patient_id, terms, since, now)
         views = [_lab_view(r, zone) for r in visible[:limit]]
-        _audit_disclosure(
+        audit.record_disclosure(
             session, actor, patient_id, "view_lab_results", "lab_result",
             [v.result_id for v in views], now,
         )  # fmt: skip
@@ -299,7 +299,7 @@ def reports(
         zone = _zone(patient)
         visible = _visible_reports(session, patient_id, kinds, terms, since, now)
         views = [_report_view(r, zone) for r in visible[:limit]]
-        _audit_disclosure(
+        audit.record_disclosure(
             session, actor, patient_id, "view_reports", "report", [v.report_id for v in views], now
         )
     return views
@@ -394,7 +394,9 @@ def results_for_channel(
             )
             shown = [v.report_id for v in found]
             answer = ResultsAnswer(kind=kind, reports=found)
-        _audit_disclosure(session, actor, patient_id, action, resource, shown, now, channel)
+        audit.record_disclosure(
+            session, actor, patient_id, action, resource, shown, now, channel=channel
+        )
     return answer
 
 
@@ -423,7 +425,7 @@ def immunizations(
             )
             for i in rows
         )
-        _audit_disclosure(
+        audit.record_disclosure(
             session, actor, patient_id, "view_immunizations", "immunization",
             [i.immunization_id for i in items], now,
         )  # fmt: skip
@@ -526,29 +528,6 @@ def _query_terms(text: str | None, kinds: Sequence[str]) -> tuple[str, ...]:
     if not normalise(text):
         return ()
     return _terms_for(text, kinds)
-
-
-def _audit_disclosure(
-    session: Session,
-    actor: Actor,
-    patient_id: int,
-    action: str,
-    resource: str,
-    ids: Sequence[int],
-    now: datetime,
-    channel: str | None = None,
-) -> None:
-    """One entry per call, naming every record disclosed (or none)."""
-    audit.record(
-        session,
-        actor,
-        subject_id=patient_id,
-        action=action,
-        resource=resource,
-        detail="ids=" + ",".join(str(i) for i in ids),
-        channel=channel,
-        now=now,
-    )
 
 
 def _require_report_access(

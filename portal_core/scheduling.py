@@ -48,7 +48,7 @@ from portal_core.errors import (
     PremiumRequired,
     SlotUnavailable,
 )
-from portal_core.ids import valid_id
+from portal_core.ids import get_by_id, valid_id
 from portal_core.models import (
     Appointment,
     AppointmentRequest,
@@ -715,19 +715,11 @@ def _search_clinic(
 
 
 def _load_provider(session: Session, provider_id: int) -> Provider:
-    key = valid_id(provider_id)
-    provider = session.get(Provider, key) if key else None
-    if provider is None:
-        raise ProviderNotFound()
-    return provider
+    return get_by_id(session, Provider, provider_id, ProviderNotFound)
 
 
 def _load_slot(session: Session, slot_id: int) -> Slot:
-    key = valid_id(slot_id)
-    slot = session.get(Slot, key) if key else None
-    if slot is None:
-        raise SlotNotFound()
-    return slot
+    return get_by_id(session, Slot, slot_id, SlotNotFound)
 
 
 def _lock_patient(session: Session, patient_id: int) -> None:

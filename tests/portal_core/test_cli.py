@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,26 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from portal_core import cli, identity
-from portal_core.config import PROJECT_ROOT
 from portal_core.database import Database
 from portal_core.errors import LockedOut, VerificationFailed
 from portal_core.models import Patient, Slot
 from portal_core.seed import DEMO_IDENTITIES
+from tests.portal_core.command_line import run_cli
 
 TODAY = "2025-06-30"
 ON = date(2025, 6, 30)
-
-
-def run_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PORTAL_DATABASE_URL": url, "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "portal_core.cli", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 def counts(url: str) -> tuple[int, int]:
@@ -201,19 +186,8 @@ def test_roles_refuses_sqlite_plainly(tmp_path: Path) -> None:
 
 def test_migrate_runs_as_the_schema_owner_when_one_is_configured(tmp_path: Path) -> None:
     app, owner = tmp_path / "app.db", tmp_path / "owner.db"
-    env = {
-        **os.environ,
-        "PORTAL_DATABASE_URL": f"sqlite:///{app}",
-        "PORTAL_MIGRATION_DATABASE_URL": f"sqlite:///{owner}",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "portal_core.cli", "migrate"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
+    done = run_cli(
+        f"sqlite:///{app}", "migrate", env={"PORTAL_MIGRATION_DATABASE_URL": f"sqlite:///{owner}"}
     )
     assert done.returncode == 0, done.stderr
     assert str(owner) in done.stdout

@@ -8,9 +8,6 @@ deployment runs.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,12 +23,13 @@ from ops import services
 from portal_core import audit, db_roles, identity, messaging, records, security_alerts
 from portal_core.actors import Actor
 from portal_core.cli import migrate
-from portal_core.config import PROJECT_ROOT, Settings
+from portal_core.config import Settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput, LockedOut, VerificationFailed
 from portal_core.models import AuditEvent, Patient
 from portal_core.seed import seed
 from tests.conftest import PG_ADMIN_URL, throwaway_database
+from tests.portal_core.command_line import run_cli
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
 MARCUS_PHONE = "+12545550101"
@@ -181,21 +179,9 @@ def test_roles_set_up_after_the_schema_was_migrated_by_another_role(
 def test_the_command_line_sets_the_roles_up_with_passwords_from_the_environment(
     deployment: Deployment,
 ) -> None:
-    env = {
-        **os.environ,
-        "PORTAL_DATABASE_URL": deployment.admin_url,
-        "PORTAL_DB_OWNER_PASSWORD": "owner-secret-not-on-the-command-line",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
     args = ["roles", "--owner", deployment.owner, "--runtime", deployment.runtime]
-    done = subprocess.run(
-        [sys.executable, "-m", "portal_core.cli", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    secret = {"PORTAL_DB_OWNER_PASSWORD": "owner-secret-not-on-the-command-line"}
+    done = run_cli(deployment.admin_url, *args, env=secret)
     assert done.returncode == 0, done.stderr
     assert deployment.owner in done.stdout and "only INSERT and SELECT" in done.stdout
     assert "owner-secret" not in done.stdout + done.stderr

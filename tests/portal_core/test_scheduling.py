@@ -775,6 +775,22 @@ def test_a_failed_reschedule_keeps_the_old_booking(db: Database, world: World) -
     assert count(db, AuditEvent) == audit_rows
 
 
+def assert_reschedule_refused(
+    db: Database,
+    who: int,
+    appointment_id: int,
+    slot_id: int,
+    error: type[Exception],
+    *,
+    now: datetime = NOW,
+) -> None:
+    """`who` moving the appointment to `slot_id` raises `error` and leaves it booked as it was."""
+    with pytest.raises(error):
+        scheduling.reschedule(db, Actor(who), appointment_id, slot_id, now=now)
+    with db.transaction() as s:
+        assert s.get(Appointment, appointment_id).status == "booked"
+
+
 def test_a_reschedule_into_a_clash_keeps_the_old_booking(db: Database, world: World) -> None:
     day = date(2026, 12, 2)
     old_slot = add_slot(db, world.clinic, world.wellness, local(CHICAGO, day, 9))
@@ -782,10 +798,7 @@ def test_a_reschedule_into_a_clash_keeps_the_old_booking(db: Database, world: Wo
     clash = add_slot(db, world.clinic, world.wellness, local(CHICAGO, day, 14, 10))
     old = scheduling.book(db, Actor(world.sponsor), world.sponsor, old_slot, now=NOW)
     scheduling.book(db, Actor(world.sponsor), world.sponsor, acute, now=NOW)
-    with pytest.raises(OverlappingAppointment):
-        scheduling.reschedule(db, Actor(world.sponsor), old.id, clash, now=NOW)
-    with db.transaction() as s:
-        assert s.get(Appointment, old.id).status == "booked"
+    assert_reschedule_refused(db, world.sponsor, old.id, clash, OverlappingAppointment)
 
 
 def test_reschedule_rules(db: Database, world: World) -> None:
@@ -794,20 +807,14 @@ def test_reschedule_rules(db: Database, world: World) -> None:
     soon = add_slot(db, world.clinic, world.wellness, NOW + timedelta(minutes=30))
     later = add_slot(db, world.clinic, world.wellness, NOW + timedelta(days=3))
     mine = scheduling.book(db, Actor(world.sponsor), world.sponsor, slot, now=NOW)
-    with pytest.raises(SameSlot):
-        scheduling.reschedule(db, Actor(world.sponsor), mine.id, slot, now=NOW)
-    with pytest.raises(DifferentAppointmentType):
-        scheduling.reschedule(db, Actor(world.sponsor), mine.id, acute, now=NOW)
-    with pytest.raises(SlotTooSoon):
-        scheduling.reschedule(db, Actor(world.sponsor), mine.id, soon, now=NOW)
-    with pytest.raises(SlotNotFound):
-        scheduling.reschedule(db, Actor(world.sponsor), mine.id, 999_999, now=NOW)
-    with pytest.raises(AppointmentNotFound):
-        scheduling.reschedule(db, Actor(world.stranger), mine.id, later, now=NOW)
-    with pytest.raises(AppointmentAlreadyPast):
-        scheduling.reschedule(db, Actor(world.sponsor), mine.id, later, now=NOW + timedelta(days=2))
-    with db.transaction() as s:
-        assert s.get(Appointment, mine.id).status == "booked"
+    assert_reschedule_refused(db, world.sponsor, mine.id, slot, SameSlot)
+    assert_reschedule_refused(db, world.sponsor, mine.id, acute, DifferentAppointmentType)
+    assert_reschedule_refused(db, world.sponsor, mine.id, soon, SlotTooSoon)
+    assert_reschedule_refused(db, world.sponsor, mine.id, 999_999, SlotNotFound)
+    assert_reschedule_refused(db, world.stranger, mine.id, later, AppointmentNotFound)
+    assert_reschedule_refused(
+        db, world.sponsor, mine.id, later, AppointmentAlreadyPast, now=NOW + timedelta(days=2)
+    )
     scheduling.cancel(db, Actor(world.sponsor), mine.id, now=NOW)
     with pytest.raises(AppointmentAlreadyCancelled):
         scheduling.reschedule(db, Actor(world.sponsor), mine.id, later, now=NOW)
@@ -821,10 +828,7 @@ def test_reschedule_into_a_request_only_clinic_is_refused(db: Database, world: W
     slot = add_slot(db, world.clinic, world.wellness, NOW + timedelta(days=1))
     abroad = add_slot(db, berlin, world.wellness, NOW + timedelta(days=4))
     mine = scheduling.book(db, Actor(world.sponsor), world.sponsor, slot, now=NOW)
-    with pytest.raises(RequestOnly):
-        scheduling.reschedule(db, Actor(world.sponsor), mine.id, abroad, now=NOW)
-    with db.transaction() as s:
-        assert s.get(Appointment, mine.id).status == "booked"
+    assert_reschedule_refused(db, world.sponsor, mine.id, abroad, RequestOnly)
 
 
 def test_a_parent_reschedules_for_a_teen(db: Database, world: World) -> None:
