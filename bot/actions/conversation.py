@@ -74,8 +74,30 @@ def session_key(tracker: Tracker) -> str:
     return tracker.sender_id
 
 
+_SPEAKER = "_genesis_speaker"  # where a Tracker keeps its speaker once looked up
+_UNKNOWN = object()
+
+
 def current_speaker(tracker: Tracker) -> Speaker | None:
-    """The verified person behind this turn, or None; raises PortalError for a bad token."""
+    """The verified person behind this turn, or None; raises PortalError for a bad token.
+
+    Looked up once per action call and kept on its Tracker (rasa-sdk builds a new one for each
+    call): a form's validation asks who is speaking a dozen times, and each phone lookup is a
+    database transaction. Verifying the caller mid-call forgets it (`forget_speaker`)."""
+    known = getattr(tracker, _SPEAKER, _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known  # type: ignore[return-value]
+    speaker = _look_up_speaker(tracker)
+    setattr(tracker, _SPEAKER, speaker)
+    return speaker
+
+
+def forget_speaker(tracker: Tracker) -> None:
+    """The caller was just verified (or their session ended): look again next time."""
+    vars(tracker).pop(_SPEAKER, None)
+
+
+def _look_up_speaker(tracker: Tracker) -> Speaker | None:
     channel = channel_of(tracker)
     token = metadata(tracker).get("portal_token")
     if channel == "web":

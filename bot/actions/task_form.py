@@ -30,6 +30,7 @@ from bot.actions.conversation import (
     Speaker,
     channel_of,
     entity_values,
+    forget_speaker,
     latest_intent,
     latest_text,
     phone_of,
@@ -469,6 +470,7 @@ class TaskFormValidator(FormValidationAction):
         except PortalError as exc:
             dispatcher.utter_message(text=render("verify.retry", reason=exc.user_message))
             return {"dob": None, "dod_last4": None}
+        forget_speaker(tracker)  # unverified a moment ago
         dispatcher.utter_message(text=render("verify.done"))
         # The digits are not kept in the conversation once portal_core has checked them.
         return {"dob": "verified", "dod_last4": "verified"}

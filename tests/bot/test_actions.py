@@ -253,3 +253,38 @@ def test_a_controlled_renewal_is_refused_in_the_services_words(action_portal: Da
     assert talk.slots["task_abandoned"] is True
     assert "controlled medication, so it can't be renewed online" in talk.texts()
     assert talk.slots["offer"]["payload"] == "/book_appointment"
+
+
+def test_who_is_speaking_is_looked_up_once_per_action_call_and_again_once_verified(
+    action_portal: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A form's validation asks who is speaking many times; the database is asked once per
+    action call, and once more right after the caller is verified (so the rest of that call
+    acts for the verified caller)."""
+    lookups: list[str] = []
+    real = identity.current_identity
+
+    def counted(*args: object, **kwargs: object) -> object:
+        lookups.append(str(args[1]))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(identity, "current_identity", counted)
+    pid = patient_id(action_portal, "Marcus", "Rivera")
+    with action_portal.transaction() as s:
+        marcus = s.get(Patient, pid)
+        born, last4 = marcus.date_of_birth.strftime("%m/%d/%Y"), marcus.dod_id[-4:]
+    phone = "+12545550101"
+    talk = Conversation(f"sms:{phone}", {"phone": phone}, input_channel="twilio_sms")
+    talk.user(
+        "refill my lisinopril", intent="request_refill", entities={"medication": "lisinopril"}
+    )
+    talk.run(ValidateRefillForm())
+    assert len(lookups) == 1
+    talk.user(born)
+    talk.run(ValidateRefillForm())
+    assert len(lookups) == 2
+    talk.user(last4)
+    talk.run(ValidateRefillForm())
+    assert len(lookups) == 4  # before the digits are checked, and after
+    assert "you're verified" in talk.texts()
+    assert talk.slots["medication"] and talk.slots["requested_slot"] == "pharmacy"
