@@ -1,12 +1,16 @@
-"""Typed failures whose message is fit to show (or speak to) a patient.
+"""Typed failures that say what went wrong, as data the wording floor can put into words.
 
-Channels catch `PortalError` and relay `user_message`; anything else is a bug and is logged,
+An error raised with a `key` (a message id of `wording.catalogue`) and its `data` carries no
+sentence of its own: the bot says `wording.catalogue.say_error(error, channel)`, in the
+channel's words. Errors not yet moved to keys still carry `user_message`, which `say_error`
+falls back to; `user_message` of a keyed error is its class's generic sentence, for logs and
+for any caller that can't render. Anything that isn't a `PortalError` is a bug and is logged,
 never shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from portal_core.contacts import GLOBAL_SERVICE_CENTER
@@ -17,7 +21,15 @@ class PortalError(Exception):
 
     default_message = "Sorry, that request could not be completed."
 
-    def __init__(self, user_message: str | None = None) -> None:
+    def __init__(
+        self,
+        user_message: str | None = None,
+        *,
+        key: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.key = key
+        self.data: dict[str, Any] = dict(data or {})
         self.user_message = user_message or self.default_message
         # Writes that must survive the rollback this error causes (e.g. the audit entry of a
         # refused access); `Database.transaction` runs them in a fresh transaction.

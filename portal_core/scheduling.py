@@ -253,7 +253,6 @@ class AppointmentRequestView:
     reason: str | None
     status: str
     contact_by: date
-    message: str
 
 
 WindowInput = Mapping[str, object] | Sequence[object]
@@ -582,7 +581,6 @@ def _request_view(
     windows: list[PreferredWindow],
     contact_day: date,
 ) -> AppointmentRequestView:
-    kind = appointment_type.name.lower()
     return AppointmentRequestView(
         id=request.id,
         patient_id=request.patient_id,
@@ -595,11 +593,6 @@ def _request_view(
         reason=request.reason,
         status=request.status,
         contact_by=contact_day,
-        message=(
-            f"I've sent your request for {article(kind)} {kind} appointment to the "
-            f"{clinic.name}. The clinic will contact you by {format_date(contact_day)} to "
-            f"schedule it. If you need care sooner, call the clinic at {clinic.phone}."
-        ),
     )
 
 
@@ -613,7 +606,7 @@ def clean_reason(reason: object) -> str | None:
     if reason is None:
         return None
     if not isinstance(reason, str):
-        raise InvalidInput("Sorry, I couldn't read the reason for the visit. Please say it again.")
+        raise InvalidInput(key="scheduling.reason_unreadable")
     if len(reason) > MAX_REASON_CHARS * 4:
         raise ReasonTooLong()
     text = " ".join(free_text.clean(reason).split())
@@ -624,7 +617,7 @@ def clean_reason(reason: object) -> str | None:
 
 def _checked_limit(limit: object) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SLOTS_OFFERED:
-        raise InvalidInput(f"I can show between 1 and {MAX_SLOTS_OFFERED} times at once.")
+        raise InvalidInput(key="scheduling.limit", data={"most": MAX_SLOTS_OFFERED})
     return limit
 
 
@@ -633,13 +626,13 @@ def _checked_time_of_day(value: object) -> str | None:
         return None
     part = value.strip().lower() if isinstance(value, str) else None
     if part not in TIMES_OF_DAY:
-        raise InvalidInput("Would you prefer the morning, the afternoon or the evening?")
+        raise InvalidInput(key="scheduling.time_of_day")
     return part
 
 
 def _as_date(value: object) -> date:
     if isinstance(value, datetime):
-        raise InvalidWindow("Sorry, I need calendar days for that, not times.")
+        raise InvalidWindow(key="scheduling.days_not_times")
     if isinstance(value, date):
         return value
     if isinstance(value, str) and len(value.strip()) == 10:
@@ -647,7 +640,7 @@ def _as_date(value: object) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise InvalidWindow("Sorry, one of those dates doesn't look right. Which days work for you?")
+    raise InvalidWindow(key="scheduling.date_unreadable")
 
 
 def _checked_window(clinic_tz: str, start: object, end: object, now: datetime) -> tuple[date, date]:
@@ -660,11 +653,11 @@ def _checked_window(clinic_tz: str, start: object, end: object, now: datetime) -
     else:
         last = min(max(first, today) + timedelta(days=DEFAULT_WINDOW_DAYS), horizon)
     if first > horizon or last > horizon:
-        raise InvalidWindow("I can only look about six months ahead. Could you pick earlier days?")
+        raise InvalidWindow(key="scheduling.too_far_ahead")
     if last < first:
-        raise InvalidWindow("The end of that date range comes before its start. Which days work?")
+        raise InvalidWindow(key="scheduling.range_reversed")
     if last < today:
-        raise InvalidWindow("Those dates have already passed. Which upcoming days work for you?")
+        raise InvalidWindow(key="scheduling.dates_passed")
     return max(first, today), last
 
 
@@ -674,10 +667,7 @@ def _checked_windows(windows: object, clinic_tz: str, now: datetime) -> list[Pre
     if isinstance(windows, (str, bytes, Mapping)) or not isinstance(windows, Sequence):
         raise InvalidWindow()
     if len(windows) > MAX_PREFERRED_WINDOWS:
-        raise InvalidWindow(
-            f"Please give me at most {MAX_PREFERRED_WINDOWS} choices of days; the clinic will "
-            "work with you on the details."
-        )
+        raise InvalidWindow(key="scheduling.too_many_windows", data={"most": MAX_PREFERRED_WINDOWS})
     checked = []
     for window in windows:
         start, end, part = _window_parts(window)

@@ -27,6 +27,7 @@ from typing import Any
 
 from portal_core import contacts, scheduling
 from portal_core.config import Settings, load_settings
+from portal_core.errors import PortalError, Unavailable
 from wording.speech import cardinal
 
 CHANNELS = ("web", "sms", "voice")
@@ -72,6 +73,8 @@ def rule_facts(settings: Settings) -> dict[str, str]:
         "reply_business_days": cardinal(settings.message_reply_business_days),
         # Source: portal_core.scheduling.DEFAULT_WINDOW_DAYS (how far a widened search reaches).
         "search_window": _weeks(scheduling.DEFAULT_WINDOW_DAYS),
+        # Source: portal_core.scheduling.MAX_AHEAD_DAYS (how far ahead anything is searched).
+        "booking_horizon": f"{cardinal(round(scheduling.MAX_AHEAD_DAYS / 30))} months",
     }
 
 
@@ -153,6 +156,11 @@ MESSAGES: Mapping[str, Message] = {
     "booking.confirm_move": Message("Move the {visit} to {time} at {clinic}?"),
     "booking.confirm_book": Message("Book {who} a {visit} at {clinic} on {time}?"),
     "booking.booked": Message("You're booked: {summary}."),
+    "booking.request_sent": Message(
+        "I've sent your request for {visit} appointment to the {clinic}. The clinic will contact "
+        "you by {contact_by:%A, %B %-d} to schedule it. If you need care sooner, call the clinic "
+        "at {phone}."
+    ),
     "booking.questionnaire": Message(
         " Please fill in the pre-visit questionnaire ({questionnaire}) in the patient portal "
         "before the visit; it saves time at check-in."
@@ -327,6 +335,31 @@ MESSAGES: Mapping[str, Message] = {
         "Sorry, this call can't be handled right now. Please call again later. Goodbye."
     ),
     "voice.goodbye": Message("Goodbye."),
+    # The scheduling rules' refusals (portal_core/scheduling.py raises them with these ids)
+    "scheduling.reason_unreadable": Message(
+        "Sorry, I couldn't read the reason for the visit. Please say it again."
+    ),
+    "scheduling.limit": Message("I can show between 1 and {most} times at once."),
+    "scheduling.time_of_day": Message(
+        "Would you prefer the morning, the afternoon or the evening?"
+    ),
+    "scheduling.days_not_times": Message("Sorry, I need calendar days for that, not times."),
+    "scheduling.date_unreadable": Message(
+        "Sorry, one of those dates doesn't look right. Which days work for you?"
+    ),
+    "scheduling.too_far_ahead": Message(
+        "I can only look about {booking_horizon} ahead. Could you pick earlier days?"
+    ),
+    "scheduling.range_reversed": Message(
+        "The end of that date range comes before its start. Which days work?"
+    ),
+    "scheduling.dates_passed": Message(
+        "Those dates have already passed. Which upcoming days work for you?"
+    ),
+    "scheduling.too_many_windows": Message(
+        "Please give me at most {most} choices of days; the clinic will work with you on the "
+        "details."
+    ),
     # SMS keywords (channel_state/opt_out.py), as US carriers (CTIA) require
     "sms.help": Message(
         "{service_name}, the MHS GENESIS patient portal assistant. For help, call the MHS "
@@ -346,6 +379,20 @@ MESSAGES: Mapping[str, Message] = {
         ' If you meant to cancel an appointment, reply START, then "cancel my appointment".'
     ),
 }
+
+
+def with_article(noun: str) -> str:
+    """'a wellness exam', 'an intake': English's indefinite article before a noun."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+def say_error(error: PortalError | Unavailable, channel: str = "web") -> str:
+    """What a domain error says in `channel`'s words: its message id rendered with its data, or
+    (an error not yet moved to a message id) the sentence it carries."""
+    key = getattr(error, "key", None)
+    if key:
+        return render(key, channel, **error.data)  # type: ignore[union-attr]
+    return error.user_message
 
 
 def fields(template: str) -> frozenset[str]:

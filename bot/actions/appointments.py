@@ -33,7 +33,7 @@ from portal_core.errors import PortalError, SlotUnavailable
 from portal_core.proxy import Capability
 from understanding import choices
 from understanding.when import When, parse_when, with_time_of_day
-from wording.catalogue import render
+from wording.catalogue import render, say_error, with_article
 
 REQUEST = "request"
 
@@ -175,7 +175,9 @@ class SlotPicking:
             clinic = clinic_of(tracker.get_slot("clinic"))
             parse_when(str(value), clinic.time_zone, now=portal.now())
         except (PortalError, StopIteration) as exc:
-            message = getattr(exc, "user_message", render("booking.day_unread"))
+            message = (
+                say_error(exc) if isinstance(exc, PortalError) else render("booking.day_unread")
+            )
             dispatcher.utter_message(text=message)
             return {"time": None}
         if _keeps_request(tracker):
@@ -448,10 +450,12 @@ class ActionAskSlotChoice(ConversationAction):
                     f"{kind.name.lower()} times at {clinic.name} after that are:"
                 )
         except scheduling.RequestOnly as exc:
-            turn.say(exc.user_message)
+            turn.say(say_error(exc))
             return [SlotSet("slot_choice", REQUEST), SlotSet("offered", [])]
         except (PortalError, StopIteration) as exc:
-            turn.say(getattr(exc, "user_message", render("booking.search_again")))
+            turn.say(
+                say_error(exc) if isinstance(exc, PortalError) else render("booking.search_again")
+            )
             return [SlotSet("time", None), SlotSet("requested_slot", "time")]
         if not found:
             turn.say(
@@ -618,7 +622,7 @@ class ActionBookAppointment(TaskAction[Booking]):
 
     def render(self, turn: TaskTurn, view: Booking) -> list[EventType]:
         if isinstance(view, scheduling.AppointmentRequestView):
-            turn.say(view.message)
+            turn.say(_request_sent_text(view))
         else:
             turn.say(_booked_text(view))
         return []
@@ -631,7 +635,7 @@ class ActionBookAppointment(TaskAction[Booking]):
             return super().refused(turn, error)
         look_again = {"title": render("booking.look_again_button"), "payload": "/book_appointment"}
         turn.say(
-            render("booking.slot_taken", turn.channel, message=error.user_message),
+            render("booking.slot_taken", turn.channel, message=say_error(error)),
             buttons=[look_again],
         )
         presets = {
@@ -640,6 +644,16 @@ class ActionBookAppointment(TaskAction[Booking]):
             "family_member": who_for(turn.tracker),
         }
         return [offer(turn.tracker, "/book_appointment", **presets)]
+
+
+def _request_sent_text(view: scheduling.AppointmentRequestView) -> str:
+    return render(
+        "booking.request_sent",
+        visit=with_article(view.type_name.lower()),
+        clinic=view.clinic_name,
+        contact_by=view.contact_by,
+        phone=view.clinic_phone,
+    )
 
 
 def _booked_text(booked: scheduling.AppointmentView) -> str:

@@ -17,7 +17,7 @@ from bot.actions.history import FORM_CAPABILITY
 from bot.actions.task_form import choosable
 from portal_core import people
 from portal_core.errors import PortalError
-from wording.catalogue import render
+from wording.catalogue import render, say_error
 
 # The slot a question fills -> its message id in wording.catalogue (the phone's wording there).
 QUESTIONS: dict[str, str] = {
@@ -100,7 +100,7 @@ class ActionAskForWhom(ConversationAction):
         try:
             family = people.family_members(portal.database(), speaker.actor, now=portal.now())
         except PortalError as exc:
-            turn.say(exc.user_message)
+            turn.say(say_error(exc))
             return [SlotSet("task_abandoned", True)]
         family = choosable(family, FORM_CAPABILITY.get(turn.tracker.active_loop_name or ""))
         buttons = [

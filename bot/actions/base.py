@@ -6,7 +6,7 @@ records...) over shared bases:
 - `TaskAction`: the step that carries out a finished task form. It gathers who is speaking and
   whom the task is for (ending quietly when the form was abandoned, or saying `declined` when the
   person answered no to the confirmation), makes its one portal_core call, renders the returned
-  view or the typed error's `user_message`, and forgets the task's slots.
+  view or the typed error (`wording.catalogue.say_error`), and forgets the task's slots.
 Both are abstract, so rasa-sdk (which skips `inspect.isabstract` classes) registers only the
 real actions built on them, never an action named after an empty string.
 """
@@ -26,7 +26,7 @@ from bot.actions.conversation import Speaker, channel_of
 from bot.actions.task_form import reset_task_slots, subject_id, task_speaker
 from portal_core.actors import Actor
 from portal_core.errors import PortalError
-from wording.catalogue import render
+from wording.catalogue import render, say_error
 
 View = TypeVar("View")
 
@@ -88,7 +88,7 @@ class TaskAction(ConversationAction, Generic[View]):
 
     `confirm_slot` names the form's closing yes/no slot (None when the form asks none);
     `declined` (a message id in `wording.catalogue`) is said when the answer was no. The typed
-    errors in `fails_with` are answered with their `user_message` (or the message `failure`
+    errors in `fails_with` are answered with `say_error` (or the message `failure`
     names when an error carries none; PortalError's default sentence without one).
     """
 
@@ -122,5 +122,5 @@ class TaskAction(ConversationAction, Generic[View]):
     def refused(self, turn: TaskTurn, error: Exception) -> list[EventType]:
         """Say why the call was refused; events beyond forgetting the task."""
         failure = render(self.failure) if self.failure else PortalError.default_message
-        turn.say(getattr(error, "user_message", failure))
+        turn.say(say_error(error) if isinstance(error, PortalError) else failure)
         return []

@@ -17,6 +17,7 @@ from bot.actions import portal
 from portal_core import access, identity, web_tokens
 from portal_core.actors import Actor
 from portal_core.errors import PortalError
+from wording.catalogue import say_error
 
 # The phone channels, by the conversation-id prefix and the input channel that only our signed
 # Twilio channels produce (bot/channels/twilio_*.py). Our REST channel namespaces every id it
@@ -128,7 +129,7 @@ def speaker_or_error(tracker: Tracker) -> tuple[Speaker | None, str | None]:
     try:
         return current_speaker(tracker), None
     except PortalError as exc:
-        return None, exc.user_message
+        return None, say_error(exc)
 
 
 def latest_intent(tracker: Tracker) -> str | None:

@@ -33,6 +33,7 @@ from bot.actions.task_form import TASK_SLOTS, reset_task_slots
 from portal_core import clinics, people, records
 from portal_core.errors import PortalError
 from understanding import relations
+from wording.catalogue import say_error
 
 FILLER = frozenset({
     "and", "what", "whats", "about", "how", "the", "a", "an", "one", "ones", "my", "her", "his",
@@ -201,7 +202,7 @@ def answer_clinic_number(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     except clinics.AmbiguousClinic as exc:
         if not named:
             return False
-        dispatcher.utter_message(text=exc.user_message)
+        dispatcher.utter_message(text=say_error(exc))
         return True
     except PortalError:
         return False

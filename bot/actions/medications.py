@@ -27,7 +27,7 @@ from bot.actions.task_form import (
 from portal_core import people, prescriptions
 from portal_core.errors import PortalError, RefillNotAllowed
 from portal_core.proxy import Capability
-from wording.catalogue import render
+from wording.catalogue import render, say_error
 
 
 def _actor(tracker: Tracker) -> Any:
@@ -229,10 +229,10 @@ class ValidateRenewalForm(MedicationChoice, TaskFormValidator):
         if refusal is None:
             return {}
         if not refusal.needs_visit:
-            dispatcher.utter_message(text=refusal.user_message)
+            dispatcher.utter_message(text=say_error(refusal))
             return {"task_abandoned": True}
         dispatcher.utter_message(
-            text=refusal.user_message,
+            text=say_error(refusal),
             buttons=[{"title": "Book an appointment", "payload": "/book_appointment"}],
         )
         book = offer(tracker, "/book_appointment", family_member=who_for(tracker))
@@ -355,9 +355,9 @@ class ActionRequestRefill(TaskAction[prescriptions.RefillView]):
             return super().refused(turn, error)
         med = _medication(turn.tracker)
         if not (error.renewal_possible and med):
-            turn.say(error.user_message)
+            turn.say(say_error(error))
             return []
-        turn.say(f"{error.user_message} Shall I?", buttons=[_renewal_button(med.name)])
+        turn.say(f"{say_error(error)} Shall I?", buttons=[_renewal_button(med.name)])
         return [SlotSet("offer", _renewal_offer(turn.tracker, med.name))]
 
 

@@ -44,7 +44,7 @@ from portal_core import access, identity, people
 from portal_core.errors import LockedOut, PortalError, PremiumRequired
 from portal_core.proxy import Capability
 from understanding import numbers, relations
-from wording.catalogue import render
+from wording.catalogue import render, say_error
 
 VERIFY_SLOTS = ["dob", "dod_last4"]
 TASK_SLOTS = [
@@ -131,7 +131,7 @@ def look_up(dispatcher: CollectingDispatcher, find: Callable[[], Found]) -> Foun
     try:
         return find()
     except PortalError as exc:
-        dispatcher.utter_message(text=exc.user_message)
+        dispatcher.utter_message(text=say_error(exc))
         return None
 
 
@@ -184,7 +184,7 @@ class TaskFormValidator(FormValidationAction):
         try:
             return await self._run(dispatcher, tracker, domain)
         except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+            dispatcher.utter_message(text=say_error(exc))
             return [SlotSet("task_abandoned", True), SlotSet("requested_slot", None)]
 
     async def _run(
@@ -380,7 +380,7 @@ class TaskFormValidator(FormValidationAction):
         try:
             access.require_premium(speaker.assurance_level)
         except PremiumRequired as exc:
-            return exc.user_message
+            return say_error(exc)
         return None
 
     def _wants_to_stop(self, tracker: Tracker) -> bool:
@@ -465,10 +465,10 @@ class TaskFormValidator(FormValidationAction):
                 settings=portal.settings(),
             )
         except LockedOut as exc:
-            dispatcher.utter_message(text=exc.user_message)
+            dispatcher.utter_message(text=say_error(exc))
             return {"dob": None, "dod_last4": None, "task_abandoned": True}
         except PortalError as exc:
-            dispatcher.utter_message(text=render("verify.retry", reason=exc.user_message))
+            dispatcher.utter_message(text=render("verify.retry", reason=say_error(exc)))
             return {"dob": None, "dod_last4": None}
         forget_speaker(tracker)  # unverified a moment ago
         dispatcher.utter_message(text=render("verify.done"))
@@ -549,7 +549,7 @@ class TaskFormValidator(FormValidationAction):
                 capability=self.capability,
             )
         except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+            dispatcher.utter_message(text=say_error(exc))
             return {"family_member": None}
         allowed = people.may(member, self.capability)
         if not allowed.allowed:
@@ -563,7 +563,7 @@ class TaskFormValidator(FormValidationAction):
         try:
             extra = self.on_subject(tracker, member)
         except PortalError as exc:
-            dispatcher.utter_message(text=exc.user_message)
+            dispatcher.utter_message(text=say_error(exc))
             return {**chosen, "task_abandoned": True}
         if "_say" in extra:
             dispatcher.utter_message(text=extra.pop("_say"))

@@ -50,7 +50,7 @@ from portal_core import web_tokens
 from portal_core.clock import utcnow
 from portal_core.config import load_settings
 from portal_core.errors import PortalError, SessionExpired
-from wording.catalogue import render
+from wording.catalogue import render, say_error
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +191,9 @@ class PortalSocketInput(InputChannel):
             try:
                 identity = verify(token)
             except SessionExpired as exc:
-                raise SocketRefused(exc.user_message, {"reason": "session_ended"}) from None
+                raise SocketRefused(say_error(exc), {"reason": "session_ended"}) from None
             except PortalError as exc:
-                raise SocketRefused(exc.user_message, {"reason": "not_signed_in"}) from None
+                raise SocketRefused(say_error(exc), {"reason": "not_signed_in"}) from None
             bound = Bound(
                 identity.patient_id,
                 identity.session,
@@ -233,7 +233,7 @@ class PortalSocketInput(InputChannel):
             try:
                 identity = verify(token)
             except PortalError as exc:
-                return {"ok": False, "message": exc.user_message}
+                return {"ok": False, "message": say_error(exc)}
             if (identity.patient_id, identity.session) != (bound.patient_id, bound.session):
                 # Another person's (or another sign-in's) token can't take over this socket.
                 log.warning("portal chat: a token for another sign-in was refused on %s", sid)
@@ -250,7 +250,7 @@ class PortalSocketInput(InputChannel):
             try:
                 verify(bound.token)
             except PortalError as exc:
-                await end_session(sid, exc.user_message)
+                await end_session(sid, say_error(exc))
                 return
             text = data.get("message") if isinstance(data, dict) else None
             bounded = limits.bound(text)

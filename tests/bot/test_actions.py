@@ -17,9 +17,9 @@ from bot.actions.help import ActionDefaultFallback
 from bot.actions.medications import ValidateRefillForm, ValidateRenewalForm
 from bot.actions.records import ActionCheckResults, ValidateResultsForm
 from bot.actions.safety import ActionEmergency
-from portal_core import audit, identity, safety, web_tokens
+from portal_core import audit, clinics, identity, safety, web_tokens
 from portal_core.database import Database
-from portal_core.models import Appointment, CareTeamAlert, Patient
+from portal_core.models import Appointment, AppointmentRequest, CareTeamAlert, Clinic, Patient
 from tests.bot.harness import Conversation
 from wording import speech
 
@@ -288,3 +288,29 @@ def test_who_is_speaking_is_looked_up_once_per_action_call_and_again_once_verifi
     assert len(lookups) == 4  # before the digits are checked, and after
     assert "you're verified" in talk.texts()
     assert talk.slots["medication"] and talk.slots["requested_slot"] == "pharmacy"
+
+
+def test_a_request_filed_for_a_request_only_visit_says_when_the_clinic_will_call(
+    action_portal: Database,
+) -> None:
+    """The request view carries data (the reply-by day, the clinic's phone); the sentence is
+    the catalogue's, filled from the filed request."""
+    pid = patient_id(action_portal, "Marcus", "Rivera")
+    talk = web_conversation(action_portal, "Marcus", "Rivera")
+    talk.user("yes", intent="affirm")
+    talk.slots.update(
+        clinic="Family Medicine Clinic",
+        appointment_type="behavioral health intake",
+        time="next week in the morning",
+        slot_choice="request",
+        booking_confirmed=True,
+        subject_id=pid,
+    )
+    said = talk.run(ActionBookAppointment())[0]["text"]
+    with action_portal.transaction() as s:
+        filed = s.scalars(select(AppointmentRequest).where(AppointmentRequest.patient_id == pid))
+        (request,) = list(filed)
+        local = clinics.local_today(s.get(Clinic, request.clinic_id).time_zone, request.contact_by)
+    day = f"{local:%A, %B} {local.day}"
+    assert said.startswith("I've sent your request for a behavioral health intake appointment")
+    assert f"The clinic will contact you by {day} to schedule it." in said

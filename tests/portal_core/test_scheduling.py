@@ -53,6 +53,7 @@ from portal_core.scheduling import (
 )
 from tests.factories import make_clinic, make_family, make_patient, make_provider
 from understanding.when import parse_when
+from wording.catalogue import say_error
 
 # Wednesday 25 November 2026, 9:00 AM in Texas; Thanksgiving is the next day.
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
@@ -470,7 +471,7 @@ def test_search_input_is_validated(
         return
     with pytest.raises(error) as err:
         find(db, world, world.sponsor, **kwargs)
-    assert err.value.user_message  # type: ignore[attr-defined]
+    assert say_error(err.value).strip()  # type: ignore[arg-type]  # what the patient is told
 
 
 def test_a_window_that_began_in_the_past_starts_today(db: Database, world: World) -> None:
@@ -902,8 +903,7 @@ def test_request_skips_thanksgiving_for_the_contact_date(db: Database, world: Wo
     made = request(db, world, preferred_windows=windows, reason="new to the area")
     # Wednesday the 25th: Thursday is Thanksgiving, Friday counts, then Monday.
     assert made.contact_by == date(2026, 11, 30)
-    assert "contact you by Monday, November 30" in made.message
-    assert "behavioral health intake" in made.message
+    assert (made.type_name, made.clinic_name) == ("Behavioral Health Intake", made.clinic_name)
     assert made.status == "pending"
     assert [w.describe() for w in made.preferred_windows] == [
         "Tuesday, December 1 to Friday, December 4 in the morning",
@@ -993,7 +993,7 @@ def test_bad_windows_are_rejected_and_nothing_is_filed(
 ) -> None:
     with pytest.raises(InvalidInput) as err:
         request(db, world, preferred_windows=windows)
-    assert err.value.user_message
+    assert say_error(err.value).strip()
     assert count(db, AppointmentRequest) == 0
 
 

@@ -20,10 +20,18 @@ import yaml
 from portal_core import errors, identity, messaging, scheduling
 from portal_core.config import PROJECT_ROOT, Settings
 from wording import catalogue
-from wording.catalogue import FACTS, MESSAGES, RULE_FACTS, render, rule_facts, variables
+from wording.catalogue import (
+    FACTS,
+    MESSAGES,
+    RULE_FACTS,
+    render,
+    rule_facts,
+    say_error,
+    variables,
+)
 
 # Where catalogue ids may be used (the catalogue itself excluded).
-USERS = ("bot", "channel_state", "web", "wording")
+USERS = ("bot", "channel_state", "portal_core", "web", "wording")
 ID_SHAPE = re.compile(r"^[a-z_]+(?:\.[a-z0-9_]+)+$")
 NAMESPACES = frozenset(key.split(".")[0] for key in MESSAGES)
 
@@ -125,6 +133,41 @@ def test_the_search_window_is_the_scheduling_rule() -> None:
     assert scheduling.DEFAULT_WINDOW_DAYS == 28
     assert rule_facts(Settings())["search_window"] == "four weeks"
     assert "in the next four weeks" in render("booking.none_in_window", kind="x", clinic="y")
+
+
+def test_the_booking_horizon_is_the_scheduling_rule() -> None:
+    assert scheduling.MAX_AHEAD_DAYS == 180
+    assert rule_facts(Settings())["booking_horizon"] == "six months"
+
+
+# --- The domain's errors, said ------------------------------------------------------------------
+
+
+def test_a_domain_error_with_a_message_id_is_said_from_the_catalogue_with_its_data() -> None:
+    error = errors.InvalidInput(key="scheduling.limit", data={"most": 20})
+    assert say_error(error) == "I can show between 1 and 20 times at once."
+    assert error.user_message == errors.InvalidInput.default_message  # no sentence of its own
+    window = errors.InvalidInput(key="scheduling.too_far_ahead")
+    assert say_error(window, "sms") == (
+        "I can only look about six months ahead. Could you pick earlier days?"
+    )
+
+
+def test_a_domain_error_without_one_says_its_own_sentence() -> None:
+    assert say_error(errors.InvalidInput("Pick a day.")) == "Pick a day."
+    assert say_error(errors.SlotUnavailable()) == errors.SlotUnavailable.default_message
+    assert say_error(errors.Unavailable("db down")) == errors.Unavailable.user_message
+
+
+def test_the_indefinite_article_follows_the_sound_of_the_first_letter() -> None:
+    assert catalogue.with_article("intake") == "an intake"
+    assert catalogue.with_article("wellness exam") == "a wellness exam"
+    assert catalogue.with_article("Orthopedic consult") == "an Orthopedic consult"
+
+
+def test_a_message_id_the_catalogue_lacks_is_a_bug_not_a_silence() -> None:
+    with pytest.raises(KeyError):
+        say_error(errors.InvalidInput(key="scheduling.no_such_message"))
 
 
 def test_rule_facts_are_named_once() -> None:
