@@ -273,8 +273,9 @@ def test_who_is_speaking_is_looked_up_once_per_action_call_and_again_once_verifi
     with action_portal.transaction() as s:
         marcus = s.get(Patient, pid)
         born, last4 = marcus.date_of_birth.strftime("%m/%d/%Y"), marcus.dod_id[-4:]
-    phone = "+12545550101"
-    talk = Conversation(f"sms:{phone}", {"phone": phone}, input_channel="twilio_sms")
+    # A call of its own (a fresh CallSid): other tests verify this number's SMS conversation.
+    call = f"voice:CA{uuid.uuid4().hex}"
+    talk = Conversation(call, {"phone": "+12545550101"}, input_channel="twilio_voice")
     talk.user(
         "refill my lisinopril", intent="request_refill", entities={"medication": "lisinopril"}
     )
@@ -298,8 +299,15 @@ def test_a_request_filed_for_a_request_only_visit_says_when_the_clinic_will_call
     pid = patient_id(action_portal, "Marcus", "Rivera")
     talk = web_conversation(action_portal, "Marcus", "Rivera")
     talk.user("yes", intent="affirm")
+    with action_portal.transaction() as s:
+        clinic = s.scalars(
+            select(Clinic.id).where(
+                Clinic.name == "Family Medicine Clinic",
+                Clinic.facility == "Carl R. Darnall Army Medical Center",
+            )
+        ).one()
     talk.slots.update(
-        clinic="Family Medicine Clinic",
+        clinic=f"#{clinic}",
         appointment_type="behavioral health intake",
         time="next week in the morning",
         slot_choice="request",

@@ -55,11 +55,25 @@ def _render_calls(tree: ast.Module) -> Iterator[ast.Call]:
             yield node
 
 
+def _error_keys(tree: ast.Module) -> Iterator[ast.Constant]:
+    """The domain's message ids: `key="..."` given to an error (portal_core's other strings,
+    such as a constraint's `appointments.slot_id`, are not ids)."""
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.keyword)
+            and node.arg == "key"
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            yield node.value
+
+
 def _ids_in_code() -> dict[str, list[str]]:
     """Every id-shaped string constant in a catalogue namespace -> where it is."""
     found: dict[str, list[str]] = {}
     for path, tree in _sources():
-        for node in ast.walk(tree):
+        domain = path.relative_to(PROJECT_ROOT).parts[0] == "portal_core"
+        for node in _error_keys(tree) if domain else ast.walk(tree):
             if (
                 isinstance(node, ast.Constant)
                 and isinstance(node.value, str)
