@@ -13,6 +13,8 @@ embedded default is the in-memory store, production the SQL one (`deploy/`).
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore
@@ -43,12 +45,54 @@ def redact_identity_answers(tracker: DialogueStateTracker) -> int:
     return redacted
 
 
+@dataclass(frozen=True)
+class TurnState:
+    """Where a conversation stood when this process last saved it: what the voice channel
+    needs after a turn (is a form asking for digits? did the caller say goodbye?)."""
+
+    requested_slot: str | None = None
+    intent: str | None = None
+    active_loop: str | None = None
+
+    @classmethod
+    def of(cls, tracker: DialogueStateTracker) -> TurnState:
+        slot = tracker.get_slot("requested_slot")
+        latest = tracker.latest_message
+        intent = (latest.intent or {}).get("name") if latest else None
+        return cls(
+            requested_slot=slot if isinstance(slot, str) else None,
+            intent=intent if isinstance(intent, str) else None,
+            active_loop=tracker.active_loop_name,
+        )
+
+
+MAX_REMEMBERED = 4096
+_saved: OrderedDict[str, TurnState] = OrderedDict()
+
+
+def _remember(tracker: DialogueStateTracker) -> None:
+    _saved[tracker.sender_id] = TurnState.of(tracker)
+    _saved.move_to_end(tracker.sender_id)
+    while len(_saved) > MAX_REMEMBERED:
+        _saved.popitem(last=False)
+
+
+def take_saved_state(conversation_id: str) -> TurnState | None:
+    """The state this process saved last for `conversation_id`, once (then forgotten).
+
+    Read right after a turn this process ran, it is that turn's end: the voice channel asks it
+    instead of loading the whole tracker back from the store. None when this process didn't
+    save the conversation (the caller then loads the tracker)."""
+    return _saved.pop(conversation_id, None)
+
+
 class RedactingInMemoryTrackerStore(InMemoryTrackerStore):
     """Rasa's embedded default, minus identity answers."""
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         redact_identity_answers(tracker)
         await super().save(tracker)
+        _remember(tracker)
 
 
 class RedactingSQLTrackerStore(SQLTrackerStore):
@@ -61,3 +105,4 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         redact_identity_answers(tracker)
         await super().save(tracker)
+        _remember(tracker)

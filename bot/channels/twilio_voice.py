@@ -51,6 +51,7 @@ from bot.channels.twilio_common import (
     twiml_response,
     voice_conversation_id,
 )
+from bot.tracker_store import TurnState, take_saved_state
 from channel_state import conversations, turns
 from channel_state.conversations import Choice
 from portal_core import clinics, identity, prescriptions, safety
@@ -800,38 +801,26 @@ class TwilioVoiceInput(TwilioInput):
         return str(phone.transfer(speech.join(earlier, lead), number, dialed))
 
     @staticmethod
-    async def _tracker_state(request: Request, conversation: str) -> TrackerState:
-        """Where the conversation stands after the turn, read from Rasa's tracker store.
+    async def _tracker_state(request: Request, conversation: str) -> TurnState:
+        """Where the conversation stands after the turn: as this process's tracker store saved
+        it at the turn's end (`bot.tracker_store.take_saved_state`), else read back from the
+        store.
 
         Empty without a Rasa agent (then the wording of a question is the clue to keypad entry).
         """
         agent = getattr(getattr(request.app, "ctx", None), "agent", None)
         store = getattr(agent, "tracker_store", None)
         if store is None:
-            return TrackerState()
+            return TurnState()
+        saved = take_saved_state(conversation)
+        if saved is not None:
+            return saved
         try:
             tracker = await asyncio.wait_for(store.retrieve(conversation), 2)
         except Exception:  # noqa: BLE001 - only a refinement; the call goes on without it
             log.warning("could not read the tracker of %s", conversation)
-            return TrackerState()
-        if tracker is None:
-            return TrackerState()
-        slot = tracker.get_slot("requested_slot")
-        intent = (
-            (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
-        )
-        return TrackerState(
-            requested_slot=slot if isinstance(slot, str) else None,
-            intent=intent if isinstance(intent, str) else None,
-            active_loop=tracker.active_loop_name,
-        )
-
-
-@dataclass(frozen=True)
-class TrackerState:
-    requested_slot: str | None = None
-    intent: str | None = None
-    active_loop: str | None = None
+            return TurnState()
+        return TurnState() if tracker is None else TurnState.of(tracker)
 
 
 def _step(raw: str | None) -> int | None:
