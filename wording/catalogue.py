@@ -174,6 +174,17 @@ MESSAGES: Mapping[str, Message] = {
     "appointments.book_button": Message("Book an appointment"),
     "appointments.heading_yours": Message("Your upcoming appointments:"),
     "appointments.heading_theirs": Message("{who}'s upcoming appointments:"),
+    "booking.times_lead": Message("Here are open {visit} times at {clinic}:"),
+    "booking.nearest_times_lead": Message(
+        "There's nothing open {when}. The nearest {visit} times at {clinic} after that are:"
+    ),
+    "booking.how_to_change": Message(" To change it, call {phone} or ask me."),
+    "clinic.hours": Message(
+        "The {clinic} at {facility} is at {phone}. Hours differ by clinic and change on "
+        "holidays, so they can tell you today's hours."
+    ),
+    "care_team.pcm": Message("The primary care manager (PCM) is {pcm} at {clinic}, {phone}."),
+    "care_team.others": Message(" The care team also includes {others}."),
     "booking.declined": Message("OK, I haven't booked anything."),
     "booking.slot_taken": Message("{message} Shall I look for other times?"),
     "booking.look_again_button": Message("Find another time"),
@@ -193,6 +204,13 @@ MESSAGES: Mapping[str, Message] = {
     "refill.confirm": Message("Request a refill of {medication} for pickup at {pharmacy}?"),
     "refill.pickup_usual": Message("Pick it up at {pharmacy} as usual, or somewhere else?"),
     "refill.which_pharmacy": Message("Which pharmacy would you like to pick it up from?"),
+    "refill.done": Message(
+        "Done. Refill request number {number} for {medication} is {status} at {pharmacy} "
+        '({phone}). {left} {refills} left after this one. Ask me "where\'s my refill" any time.'
+    ),
+    "refill.recent_heading": Message("{whose} recent refills:"),
+    "renewal.ask_button": Message("Ask to renew {medication}"),
+    "refill.since": Message(" since {at:%a %b %-d, %-I:%M %p}"),
     "refill.declined": Message("OK, I haven't requested a refill."),
     "refill.none_recent": Message("There are no recent refill requests."),
     "renewal.confirm": Message("Ask {prescriber} to renew {medication}?"),
@@ -208,6 +226,8 @@ MESSAGES: Mapping[str, Message] = {
     ),
     "immunizations.heading": Message("Immunizations for {first_name}:"),
     "immunizations.none": Message("No immunizations are on file."),
+    "results.reference_range": Message(" (reference range {range})"),
+    "results.collected": Message("collected {on:%b %-d, %Y}"),
     "results.withheld_by_text": Message(
         "You have results ready to view. For your privacy, I don't send results by text. You "
         "can see them in the MHS GENESIS Patient Portal, or call this number and I'll read them "
@@ -217,6 +237,9 @@ MESSAGES: Mapping[str, Message] = {
         "Questions about a result? I can send a secure message to your care team."
     ),
     # Secure messages (bot/actions/messages.py)
+    "message.confirm": Message('Send this to {recipient}? "{preview}"'),
+    "message.send_button": Message("Send"),
+    "message.dont_send_button": Message("Don't send"),
     "message.declined": Message("OK, I haven't sent it."),
     "message.empty": Message("The message is empty. What would you like to say?"),
     "message.too_long": Message(

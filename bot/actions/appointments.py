@@ -442,12 +442,15 @@ class ActionAskSlotChoice(ConversationAction):
             kind = appointment_type_of(tracker.get_slot("appointment_type"))
             when = when_of(tracker)
             found = self._search(speaker.actor, tracker, clinic, kind, when, widen=False)
-            lead = f"Here are open {kind.name.lower()} times at {clinic.name}:"
+            visit = kind.name.lower()
+            lead = render("booking.times_lead", visit=visit, clinic=clinic.name)
             if not found:
                 found = self._search(speaker.actor, tracker, clinic, kind, when, widen=True)
-                lead = (
-                    f"There's nothing open {when.describe()}. The nearest "
-                    f"{kind.name.lower()} times at {clinic.name} after that are:"
+                lead = render(
+                    "booking.nearest_times_lead",
+                    when=when.describe(),
+                    visit=visit,
+                    clinic=clinic.name,
                 )
         except scheduling.RequestOnly as exc:
             turn.say(say_error(exc))
@@ -660,7 +663,7 @@ def _booked_text(booked: scheduling.AppointmentView) -> str:
     text = render("booking.booked", summary=booked.summary)
     if booked.questionnaire:
         text += render("booking.questionnaire", questionnaire=booked.questionnaire)
-    return text + f" To change it, call {booked.clinic_phone} or ask me."
+    return text + render("booking.how_to_change", phone=booked.clinic_phone)
 
 
 class ActionRescheduleAppointment(TaskAction[ClinicView | scheduling.AppointmentView]):

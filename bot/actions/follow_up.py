@@ -33,7 +33,7 @@ from bot.actions.task_form import TASK_SLOTS, reset_task_slots
 from portal_core import clinics, people, records
 from portal_core.errors import PortalError
 from understanding import relations
-from wording.catalogue import say_error
+from wording.catalogue import render, say_error
 
 FILLER = frozenset({
     "and", "what", "whats", "about", "how", "the", "a", "an", "one", "ones", "my", "her", "his",
@@ -207,9 +207,8 @@ def answer_clinic_number(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     except PortalError:
         return False
     dispatcher.utter_message(
-        text=(
-            f"The {clinic.name} at {clinic.facility} is at {clinic.phone}. Hours differ by clinic "
-            "and change on holidays, so they can tell you today's hours."
+        text=render(
+            "clinic.hours", clinic=clinic.name, facility=clinic.facility, phone=clinic.phone
         )
     )
     return True

@@ -52,7 +52,7 @@ def _medication(tracker: Tracker) -> prescriptions.MedicationView | None:
 
 def _renewal_button(name: str) -> dict[str, str]:
     return {
-        "title": f"Ask to renew {name}",
+        "title": render("renewal.ask_button", medication=name),
         "payload": f'/request_renewal{{"medication": "{name}"}}',
     }
 
@@ -342,10 +342,16 @@ class ActionRequestRefill(TaskAction[prescriptions.RefillView]):
     def render(self, turn: TaskTurn, view: prescriptions.RefillView) -> list[EventType]:
         left = view.refills_remaining
         turn.say(
-            f"Done. Refill request number {view.refill_id} for {view.medication} is "
-            f"{view.status_text} at {view.pharmacy.name} ({view.pharmacy.phone}). "
-            f"{left} refill{'s' if left != 1 else ''} "
-            'left after this one. Ask me "where\'s my refill" any time.'
+            render(
+                "refill.done",
+                number=view.refill_id,
+                medication=view.medication,
+                status=view.status_text,
+                pharmacy=view.pharmacy.name,
+                phone=view.pharmacy.phone,
+                left=left,
+                refills="refill" if left == 1 else "refills",
+            )
         )
         return []
 
@@ -395,11 +401,12 @@ class ActionRefillStatus(TaskAction[list[prescriptions.RefillView]]):
         lines = []
         for refill in view:
             last = refill.history[-1] if refill.history else None
-            when = f" since {last.local_at:%a %b %-d, %-I:%M %p}" if last else ""
+            when = render("refill.since", at=last.local_at) if last else ""
             lines.append(
                 f"- {refill.medication}: {refill.status_text}{when} ({refill.pharmacy.name})"
             )
-        turn.say(f"{whose(turn.tracker)} recent refills:\n" + "\n".join(lines))
+        heading = render("refill.recent_heading", whose=whose(turn.tracker))
+        turn.say(f"{heading}\n" + "\n".join(lines))
         return []
 
 

@@ -119,10 +119,10 @@ class ActionAskMessageConfirmed(ConversationAction):
         body = str(turn.slot("message_body") or "")
         preview = body if len(body) <= 160 else body[:157] + "..."
         turn.say(
-            f'Send this to {turn.slot("recipient")}? "{preview}"',
+            render("message.confirm", recipient=turn.slot("recipient"), preview=preview),
             buttons=[
-                {"title": "Send", "payload": "/affirm"},
-                {"title": "Don't send", "payload": "/deny"},
+                {"title": render("message.send_button"), "payload": "/affirm"},
+                {"title": render("message.dont_send_button"), "payload": "/deny"},
             ],
         )
         return []

@@ -37,9 +37,13 @@ class ValidatePcmForm(TaskFormValidator):
 
 def lab_line(result: records.LabResultView) -> str:
     unit = f" {result.unit}" if result.unit else ""
-    reference = f" (reference range {result.reference_range})" if result.reference_range else ""
+    reference = (
+        render("results.reference_range", range=result.reference_range)
+        if result.reference_range
+        else ""
+    )
     parts = [f"{result.test_name}: {result.value}{unit}{reference}, {result.flag_text}"]
-    parts.append(f"collected {result.collected_on:%b %-d, %Y}")
+    parts.append(render("results.collected", on=result.collected_on))
     if result.source_text:
         parts.append(result.source_text)
     line = "; ".join(parts) + "."
@@ -180,11 +184,10 @@ class ActionFindPcm(TaskAction[people.CareTeamView]):
 
     def render(self, turn: TaskTurn, view: people.CareTeamView) -> list[EventType]:
         others = ", ".join(f"{m.name} ({m.role})" for m in view.members if m.name != view.pcm_name)
-        text = (
-            f"The primary care manager (PCM) is {view.pcm_name} at {view.clinic_name}, "
-            f"{view.clinic_phone}."
+        text = render(
+            "care_team.pcm", pcm=view.pcm_name, clinic=view.clinic_name, phone=view.clinic_phone
         )
         if others:
-            text += f" The care team also includes {others}."
+            text += render("care_team.others", others=others)
         turn.say(text)
         return []
