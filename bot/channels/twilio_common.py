@@ -20,16 +20,23 @@ A channel uses it like this (`twilio_sms.TwilioSmsInput.handle` is a complete ex
     if params is None:
         return forbidden()                          # 403, nothing processed
     key = f"voice:{params['CallSid']}:{step}"
-    claim = await hook.claim(key, voice_conversation_id(params["CallSid"]))
-    if not claim.fresh:                             # a retry: replay, don't run the turn again
-        return twiml_response(claim.response or busy_twiml)
+    conversation = voice_conversation_id(params["CallSid"])
+    opening = await hook.in_thread(                 # the claim and what the turn reads: one
+        turns.open_call_step, hook.database,        # transaction (channel_state.turns)
+        key=key, conversation_id=conversation, take_late=True,
+    )
+    if not opening.claim.fresh:                     # a retry: replay, don't run the turn again
+        return twiml_response(opening.claim.response or busy_twiml)
     turn = await run_turn(
-        on_new_message, text=said, conversation_id=voice_conversation_id(params["CallSid"]),
+        on_new_message, text=said, conversation_id=conversation,
         input_channel="twilio_voice", metadata=channel_metadata("voice", phone_or_none(caller)),
         timeout=hook.settings.reply_timeout, message_id=key,
     )
     twiml = render(turn) if turn.ok else apology    # say TRY_AGAIN when turn.ok is False
-    await hook.complete(key, twiml)
+    await hook.in_thread(                           # the choices offered and the answer: one
+        turns.close_turn, hook.database,            # transaction, replayed to any retry
+        key=key, conversation_id=conversation, choices=offered, response=twiml,
+    )
     return twiml_response(twiml)
 
 Blocking portal_core calls go through `await hook.in_thread(function, *args)`, off the event
@@ -55,7 +62,6 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels import limits
 from bot.channels.twilio_requests import SIGNATURE_HEADER
-from channel_state import deliveries
 from portal_core.config import load_settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
@@ -288,16 +294,6 @@ class TwilioWebhook:
     async def in_thread(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking portal_core call off the event loop that serves every conversation."""
         return await asyncio.to_thread(function, *args, **kwargs)
-
-    async def claim(self, key: str, conversation_id: str) -> deliveries.Claim:
-        """Claim a delivery (`sms:<MessageSid>`, `voice:<CallSid>:<step>`) before processing."""
-        return await self.in_thread(
-            deliveries.claim, self.database, key, self.channel, conversation_id
-        )
-
-    async def complete(self, key: str, twiml: str) -> None:
-        """Store the TwiML answered to `key`, replayed to any retry of the same delivery."""
-        await self.in_thread(deliveries.complete, self.database, key, twiml)
 
 
 # --- Running a turn ----------------------------------------------------------------------
