@@ -10,6 +10,8 @@ are deleted after the retention period (`retention.py`); claiming prunes them as
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -61,10 +63,37 @@ def claim(
 
     Every call first prunes deliveries past their retention, when this process hasn't lately.
     """
-    now = now or utcnow()
+    with claiming(
+        db,
+        key,
+        channel,
+        conversation_id,
+        now=now or utcnow(),
+        stale_after=stale_after,
+        settings=settings,
+    ) as (_, claimed):
+        return claimed
+
+
+@contextmanager
+def claiming(
+    db: Database,
+    key: str,
+    channel: str,
+    conversation_id: str,
+    *,
+    now: datetime,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
+    settings: Settings | None = None,
+) -> Iterator[tuple[Session, Claim]]:
+    """`claim`, in a transaction the caller goes on using: a turn reads what a fresh delivery
+    needs in the same one (`channel_state.turns`)."""
     retention.prune_if_due(db, now=now, settings=settings)
     with db.transaction() as session:
-        return claim_in(session, key, channel, conversation_id, now=now, stale_after=stale_after)
+        yield (
+            session,
+            claim_in(session, key, channel, conversation_id, now=now, stale_after=stale_after),
+        )
 
 
 def claim_in(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from channel_state import conversations, deliveries, opt_out, retention
+from channel_state import conversations, deliveries, opt_out
 from channel_state.conversations import Choice
 from channel_state.deliveries import Claim
 from portal_core.clock import utcnow
@@ -53,9 +53,10 @@ def open_text(
 
     The late reply is taken (removed) here, so it goes out with exactly this answer."""
     now = now or utcnow()
-    retention.prune_if_due(db, now=now, settings=settings)
-    with db.transaction() as session:
-        claim = deliveries.claim_in(session, key, "sms", conversation_id, now=now)
+    with deliveries.claiming(db, key, "sms", conversation_id, now=now, settings=settings) as (
+        session,
+        claim,
+    ):
         if not claim.fresh:
             return Opening(claim)
         opted_out = opt_out.state_in(session, phone).opted_out
@@ -81,9 +82,10 @@ def open_call_step(
     """Claim call step `key` and read the choices still offered, in one transaction; with
     `take_late` (the caller said or keyed something), also take the held late reply."""
     now = now or utcnow()
-    retention.prune_if_due(db, now=now, settings=settings)
-    with db.transaction() as session:
-        claim = deliveries.claim_in(session, key, "voice", conversation_id, now=now)
+    with deliveries.claiming(db, key, "voice", conversation_id, now=now, settings=settings) as (
+        session,
+        claim,
+    ):
         if not claim.fresh:
             return Opening(claim)
         late = (
