@@ -47,8 +47,10 @@ class WithChoices(PortalError):
 
     choices: tuple[object, ...]
 
-    def __init__(self, user_message: str | None = None, *, choices: Sequence[object] = ()) -> None:
-        super().__init__(user_message)
+    def __init__(
+        self, user_message: str | None = None, *, choices: Sequence[object] = (), **keyed: Any
+    ) -> None:
+        super().__init__(user_message, **keyed)
         self.choices = tuple(choices)
 
 
@@ -88,8 +90,10 @@ class RefillNotAllowed(PortalError):
 
     default_message = "Sorry, that prescription can't be refilled right now."
 
-    def __init__(self, user_message: str | None = None, *, renewal_possible: bool = False) -> None:
-        super().__init__(user_message)
+    def __init__(
+        self, user_message: str | None = None, *, renewal_possible: bool = False, **keyed: Any
+    ) -> None:
+        super().__init__(user_message, **keyed)
         self.renewal_possible = renewal_possible
 
 
@@ -98,8 +102,10 @@ class RenewalNotAllowed(PortalError):
 
     default_message = "Sorry, that prescription can't be renewed online."
 
-    def __init__(self, user_message: str | None = None, *, needs_visit: bool = False) -> None:
-        super().__init__(user_message)
+    def __init__(
+        self, user_message: str | None = None, *, needs_visit: bool = False, **keyed: Any
+    ) -> None:
+        super().__init__(user_message, **keyed)
         self.needs_visit = needs_visit
 
 

@@ -412,9 +412,8 @@ def with_article(noun: str) -> str:
 def say_error(error: PortalError | Unavailable, channel: str = "web") -> str:
     """What a domain error says in `channel`'s words: its message id rendered with its data, or
     (an error not yet moved to a message id) the sentence it carries."""
-    key = getattr(error, "key", None)
-    if key:
-        return render(key, channel, **error.data)  # type: ignore[union-attr]
+    if isinstance(error, PortalError) and error.key:
+        return render(error.key, channel, **error.data)
     return error.user_message
 
 

@@ -161,6 +161,12 @@ def test_a_domain_error_with_a_message_id_is_said_from_the_catalogue_with_its_da
     error = errors.InvalidInput(key="scheduling.limit", data={"most": 20})
     assert say_error(error) == "I can show between 1 and 20 times at once."
     assert error.user_message == errors.InvalidInput.default_message  # no sentence of its own
+    # A subclass with its own details carries a message id just the same.
+    refused = errors.RefillNotAllowed(
+        key="scheduling.limit", data={"most": 3}, renewal_possible=True
+    )
+    assert say_error(refused) == "I can show between 1 and 3 times at once."
+    assert refused.renewal_possible
     window = errors.InvalidInput(key="scheduling.too_far_ahead")
     assert say_error(window, "sms") == (
         "I can only look about six months ahead. Could you pick earlier days?"
