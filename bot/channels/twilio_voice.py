@@ -752,6 +752,7 @@ class TwilioVoiceInput(TwilioInput):
             texts = list(read_turn(messages).texts)
             await run(conversations.hold_late_reply, db, call.conversation, texts)
 
+        take_saved_state(call.conversation)  # an earlier turn's, never read: only this one counts
         turn = await run_turn(
             on_new_message,
             text=payload or digits or said,
