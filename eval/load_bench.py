@@ -41,7 +41,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import aiohttp
@@ -89,6 +89,7 @@ class TurnRecord:
     seconds: float
     status: int
     try_again: bool = False
+    step: str = ""  # what the patient was doing: "opener", "dob", "pick", ... (Move.step)
 
 
 @dataclass
@@ -131,6 +132,18 @@ def percentile(samples: list[float], share: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
+def slowest_steps(level: Level, channels: tuple[str, ...], share: float = 0.05) -> str:
+    """Which steps the slowest turns were (the tail's make-up), most frequent first: where a
+    p99 comes from, so that work goes to the turns that make it."""
+    turns = [t for t in level.turns if t.status == 200 and t.channel in channels]
+    if not turns:
+        return ""
+    slow = sorted(turns, key=lambda t: t.seconds, reverse=True)[: max(1, int(len(turns) * share))]
+    every = Counter(t.step for t in turns)
+    counted = Counter(t.step for t in slow).most_common()
+    return ", ".join(f"{step or '?'} {n}/{every[step]}" for step, n in counted)
+
+
 def describe(level: Level) -> list[str]:
     ms = level.latencies()
     lines = [
@@ -146,6 +159,9 @@ def describe(level: Level) -> list[str]:
             c = level.latencies((channel,))
             parts.append(f"{channel} p95 {percentile(c, 0.95):.0f}/p99 {percentile(c, 0.99):.0f}")
         lines.append(" " * 36 + "  ".join(parts) + " ms")
+    tail = slowest_steps(level, ("sms", "voice"))
+    if tail:
+        lines.append(" " * 36 + f"slowest 5% of phone turns, by step: {tail}")
     if level.outcomes:
         done = ", ".join(f"{k} {v}" for k, v in sorted(level.outcomes.items()))
         lines.append(" " * 36 + f"conversations {level.started}: {done}")
@@ -200,6 +216,7 @@ class RssSampler:
 class Move:
     text: str | None = None
     digits: str | None = None
+    step: str = ""  # what this answers, for the tail's breakdown by step
 
 
 NUMBERED = re.compile(r"\b(\d{1,2}) for\b")
@@ -238,28 +255,34 @@ def next_move(reply: Reply, patient: BenchPatient, channel: str, rng: random.Ran
     """What a patient answers to the assistant's last reply; None when there is nothing to say."""
     text = reply.text.lower()
     if "date of birth" in text:
-        return Move(digits=patient.dob_keyed) if channel == "voice" else Move(patient.dob_typed)
+        if channel == "voice":
+            return Move(digits=patient.dob_keyed, step="dob")
+        return Move(patient.dob_typed, step="dob")
     if "last four" in text:
-        return Move(digits=patient.last4) if channel == "voice" else Move(patient.last4)
+        if channel == "voice":
+            return Move(digits=patient.last4, step="last4")
+        return Move(patient.last4, step="last4")
     if "who is this for" in text:
-        return Move("myself")
+        return Move("myself", step="for whom")
     if "what kind of appointment" in text:
-        return Move("sick visit")
+        return Move("sick visit", step="visit type")
     if "when would you like" in text:
-        return Move(rng.choice(WHEN))
+        return Move(rng.choice(WHEN), step="when")
     if "which medication" in text:
-        return Move(patient.medication)
+        return Move(patient.medication, step="medication")
     if "pick it up at" in text:
-        return _choose(reply, channel, 0) if _choice_count(reply, channel) else Move("yes")
+        if _choice_count(reply, channel):
+            return replace(_choose(reply, channel, 0), step="pharmacy")
+        return Move("yes", step="pharmacy")
     count = _choice_count(reply, channel)
     if ("times" in text or "here are" in text) and count >= 2:
         # Any of the first three times; the last choice is "none of these".
-        return _choose(reply, channel, rng.randrange(min(3, count - 1)))
+        return replace(_choose(reply, channel, rng.randrange(min(3, count - 1))), step="pick")
     if "look for other times" in text:  # the time was taken meanwhile: yes, look again
-        return Move("yes")
+        return Move("yes", step="look again")
     asks = text.rstrip().endswith("?") or "reply 1 for yes" in text or "one for yes" in text
     if asks and ("book" in text or "request a refill" in text):
-        return _yes(reply, channel)
+        return replace(_yes(reply, channel), step="confirm")
     return None
 
 
@@ -285,14 +308,14 @@ async def converse(
                 reply = await client.call(call, said=move.text, digits=move.digits)
         except (aiohttp.ClientError, asyncio.TimeoutError):
             reply = Reply(status=599, texts=[], seconds=REQUEST_SECONDS)
-        record(TurnRecord(channel, reply.seconds, reply.status, reply.try_again))
+        record(TurnRecord(channel, reply.seconds, reply.status, reply.try_again, move.step))
         return reply
 
     if channel == "voice":
-        greeting = await send(Move())
+        greeting = await send(Move(step="greeting"))
         if greeting.status != 200:
             return "error"
-    reply = await send(Move(OPENERS[task]))
+    reply = await send(Move(OPENERS[task], step=f"open {task}"))
     for _ in range(MAX_TURNS):
         if reply.status != 200:
             return "error"
