@@ -7,7 +7,7 @@ asks it, so the bot's "book my son in" and the access gate can never disagree.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -331,6 +331,17 @@ def resolve_family_member(
             now=now,
         )
     return chosen
+
+
+def resolve_among(
+    members: Sequence[FamilyMemberView], reference: str, capability: Capability | None = None
+) -> FamilyMemberView:
+    """`resolve_family_member` among a family already read (and audited) by `family_members`.
+
+    For a caller that reads the family once and then resolves several references against it
+    (a form settling whom a task is for): the same rule, without reading the family again.
+    """
+    return _resolve(list(members), _reference_words(reference), capability)
 
 
 def _family(session: Session, actor: Actor, now: datetime) -> list[FamilyMemberView]:

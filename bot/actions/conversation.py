@@ -84,7 +84,7 @@ def current_speaker(tracker: Tracker) -> Speaker | None:
 
     Looked up once per action call and kept on its Tracker (rasa-sdk builds a new one for each
     call): a form's validation asks who is speaking a dozen times, and each phone lookup is a
-    database transaction. Verifying the caller mid-call forgets it (`forget_speaker`)."""
+    database transaction. Verifying the caller mid-call replaces it (`remember_speaker`)."""
     known = getattr(tracker, _SPEAKER, _UNKNOWN)
     if known is not _UNKNOWN:
         return known  # type: ignore[return-value]
@@ -93,9 +93,10 @@ def current_speaker(tracker: Tracker) -> Speaker | None:
     return speaker
 
 
-def forget_speaker(tracker: Tracker) -> None:
-    """The caller was just verified (or their session ended): look again next time."""
-    vars(tracker).pop(_SPEAKER, None)
+def remember_speaker(tracker: Tracker, speaker: Speaker) -> None:
+    """The caller was just verified: `speaker`, as `identity.verify` returned them, speaks for
+    the rest of this action call (no second lookup of what was just written)."""
+    setattr(tracker, _SPEAKER, speaker)
 
 
 def _look_up_speaker(tracker: Tracker) -> Speaker | None:

@@ -30,10 +30,10 @@ from bot.actions.conversation import (
     Speaker,
     channel_of,
     entity_values,
-    forget_speaker,
     latest_intent,
     latest_text,
     phone_of,
+    remember_speaker,
     session_key,
     speaker_or_error,
     usable,
@@ -47,6 +47,7 @@ from understanding import numbers, relations
 from wording.catalogue import render, say_error
 
 VERIFY_SLOTS = ["dob", "dod_last4"]
+_FAMILY = "_genesis_family"  # where a Tracker keeps (speaker, family) once read
 TASK_SLOTS = [
     "for_whom",
     "subject_id",
@@ -356,13 +357,7 @@ class TaskFormValidator(FormValidationAction):
         if speaker is None:
             return False
         try:
-            people.resolve_family_member(
-                portal.database(),
-                speaker.actor,
-                text,
-                now=portal.now(),
-                capability=self.capability,
-            )
+            self._resolve(tracker, text)
         except PortalError:
             return False
         return True
@@ -454,7 +449,7 @@ class TaskFormValidator(FormValidationAction):
     ) -> dict[str, Any]:
         phone = phone_of(tracker) or ""
         try:
-            identity.verify(
+            verified = identity.verify(
                 portal.database(),
                 phone,
                 session_key(tracker),
@@ -470,7 +465,8 @@ class TaskFormValidator(FormValidationAction):
         except PortalError as exc:
             dispatcher.utter_message(text=render("verify.retry", reason=say_error(exc)))
             return {"dob": None, "dod_last4": None}
-        forget_speaker(tracker)  # unverified a moment ago
+        # Unverified a moment ago: the rest of this call acts for the caller just verified.
+        remember_speaker(tracker, Speaker(verified.actor, verified.assurance_level))
         dispatcher.utter_message(text=render("verify.done"))
         # The digits are not kept in the conversation once portal_core has checked them.
         return {"dob": "verified", "dod_last4": "verified"}
@@ -496,13 +492,7 @@ class TaskFormValidator(FormValidationAction):
             return "me"
         try:
             request = str(tracker.get_slot("task_request") or latest_text(tracker))
-            member = people.resolve_family_member(
-                portal.database(),
-                speaker.actor,
-                request[:200],
-                now=portal.now(),
-                capability=self.capability,
-            )
+            member = self._resolve(tracker, request[:200])
         except people.AmbiguousFamilyMember:
             return None
         except PortalError:
@@ -529,10 +519,23 @@ class TaskFormValidator(FormValidationAction):
         return None
 
     def _family(self, tracker: Tracker) -> list[people.FamilyMemberView]:
+        """The speaker's family, read once per action call and kept on its Tracker: settling
+        whom a task is for resolves two or three references against it, and each read is a
+        transaction that audits every member. Kept per speaker, so verifying mid-call reads
+        the verified caller's family."""
         speaker, _ = speaker_or_error(tracker)
         if speaker is None:
             return []
-        return people.family_members(portal.database(), speaker.actor, now=portal.now())
+        kept = vars(tracker).get(_FAMILY)
+        if kept is not None and kept[0] == speaker.actor:
+            return kept[1]
+        family = people.family_members(portal.database(), speaker.actor, now=portal.now())
+        setattr(tracker, _FAMILY, (speaker.actor, family))
+        return family
+
+    def _resolve(self, tracker: Tracker, reference: str) -> people.FamilyMemberView:
+        """Whom `reference` names among the speaker's family, by `people`'s rule."""
+        return people.resolve_among(self._family(tracker), reference, self.capability)
 
     def _subject(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, value: str
@@ -541,13 +544,7 @@ class TaskFormValidator(FormValidationAction):
         if speaker is None:
             return {}
         try:
-            member = people.resolve_family_member(
-                portal.database(),
-                speaker.actor,
-                str(value),
-                now=portal.now(),
-                capability=self.capability,
-            )
+            member = self._resolve(tracker, str(value))
         except PortalError as exc:
             dispatcher.utter_message(text=say_error(exc))
             return {"family_member": None}

@@ -259,8 +259,8 @@ def test_who_is_speaking_is_looked_up_once_per_action_call_and_again_once_verifi
     action_portal: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A form's validation asks who is speaking many times; the database is asked once per
-    action call, and once more right after the caller is verified (so the rest of that call
-    acts for the verified caller)."""
+    action call, and not again once the caller is verified: the identity `verify` returned
+    speaks for the rest of that call."""
     lookups: list[str] = []
     real = identity.current_identity
 
@@ -286,7 +286,7 @@ def test_who_is_speaking_is_looked_up_once_per_action_call_and_again_once_verifi
     assert len(lookups) == 2
     talk.user(last4)
     talk.run(ValidateRefillForm())
-    assert len(lookups) == 4  # before the digits are checked, and after
+    assert len(lookups) == 3  # before the digits are checked; verify says who it is after
     assert "you're verified" in talk.texts()
     assert talk.slots["medication"] and talk.slots["requested_slot"] == "pharmacy"
 

@@ -186,26 +186,26 @@ def test_a_teen_sees_a_parent_who_granted_access_as_a_parent(db: Database, fam: 
     ]
 
 
-@pytest.mark.parametrize(
-    ("said", "who"),
-    [
-        ("me", "Marcus"),
-        ("Myself", "Marcus"),
-        ("for me", "Marcus"),
-        ("Noah", "Noah"),
-        ("noah's", "Noah"),
-        ("NOAH’S appointment", "Noah"),
-        ("my son", "Noah"),
-        ("book my son in", "Noah"),
-        ("my boy", "Noah"),
-        ("my youngest daughter", "Lily"),
-        ("my little girl", "Lily"),
-        ("my oldest", "Ava"),
-        ("my eldest daughter", "Ava"),
-        ("my daughter Lily", "Lily"),
-        ("Ava", "Ava"),
-    ],
-)
+SAID_AND_MEANT = [
+    ("me", "Marcus"),
+    ("Myself", "Marcus"),
+    ("for me", "Marcus"),
+    ("Noah", "Noah"),
+    ("noah's", "Noah"),
+    ("NOAH’S appointment", "Noah"),
+    ("my son", "Noah"),
+    ("book my son in", "Noah"),
+    ("my boy", "Noah"),
+    ("my youngest daughter", "Lily"),
+    ("my little girl", "Lily"),
+    ("my oldest", "Ava"),
+    ("my eldest daughter", "Ava"),
+    ("my daughter Lily", "Lily"),
+    ("Ava", "Ava"),
+]
+
+
+@pytest.mark.parametrize(("said", "who"), SAID_AND_MEANT)
 def test_resolving_what_people_say(db: Database, fam: Family, said: str, who: str) -> None:
     assert _resolve(db, fam, said) == who
 
@@ -448,3 +448,26 @@ def test_contact_details_are_changed_in_deers_not_here() -> None:
     text = people.contact_update_guidance()
     for needed in ("DEERS", "milConnect", "ID card office", "RAPIDS", "can't change"):
         assert needed in text
+
+
+def test_resolving_among_a_family_already_read_follows_the_same_rule(
+    db: Database, fam: Family
+) -> None:
+    """A form reads the family once and resolves against it (`resolve_among`): the same
+    person as `resolve_family_member` reading it again, and the same question when unsure."""
+    actor = Actor(fam.sponsor.id, "sms")
+    family = people.family_members(db, actor, now=NOW)
+    for said, who in SAID_AND_MEANT:
+        assert people.resolve_among(family, said).first_name == who, said
+    with pytest.raises(people.AmbiguousFamilyMember) as err:
+        people.resolve_among(family, "my daughter")
+    assert err.value.choices == ("Ava", "Lily")
+    kids = people.resolve_among(family, "my kid's results", Capability.RESULTS)
+    assert (
+        kids.first_name
+        == people.resolve_family_member(
+            db, actor, "my kid's results", now=NOW, capability=Capability.RESULTS
+        ).first_name
+    )
+    with pytest.raises(InvalidInput):
+        people.resolve_among(family, "  ")
