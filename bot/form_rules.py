@@ -1,8 +1,9 @@
-"""The Rasa rules of the task forms, written from the table in `bot/forms.py`.
+"""The Rasa rules and domain forms of the task forms, written from the table in `bot/forms.py`.
 
-`python -m bot.form_rules` rewrites `bot/data/rules/tasks.yml` and
-`bot/data/rules/interruptions.yml`; `tests/bot/test_forms_table.py` fails when the committed files
-are not what this writes, so a rule is changed in the table, never in the files.
+`python -m bot.form_rules` rewrites `bot/data/rules/tasks.yml`, `bot/data/rules/interruptions.yml`
+and the `forms:` block of `bot/domain.yml` (the rest of the domain is left as it is);
+`tests/bot/test_forms_table.py` fails when the committed files are not what this writes, so a
+rule or a form's slots are changed in the table, never in the files.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 from bot.forms import INTERRUPTIONS, TASKS, After, Interruption, Task
 
 RULES_DIR = Path(__file__).resolve().parent / "data" / "rules"
+DOMAIN = RULES_DIR.parents[1] / "domain.yml"
 TASK_RULES = RULES_DIR / "tasks.yml"
 INTERRUPTION_RULES = RULES_DIR / "interruptions.yml"
 
@@ -92,11 +94,41 @@ def render(about: str, rules: list[Rule]) -> str:
     return f'version: "3.1"\n{GENERATED}{about}rules:\n\n' + "\n".join(blocks)
 
 
+FORMS_ABOUT = "".join(
+    f"  # {line}\n"
+    for line in (
+        "Every task that touches a patient's record is a form: its validator verifies who is",
+        "speaking first (prepending dob and dod_last4 on phone and SMS), then collects the",
+        "details. Generated from bot/forms.py by `python -m bot.form_rules`: edit the table.",
+    )
+)
+
+
+def forms_block(tasks: Iterable[Task] = TASKS) -> str:
+    """The domain's `forms:` block: each task's form and its required slots, in asking order."""
+    lines = [f"  {t.form}:\n    required_slots: [{', '.join(t.slots)}]\n" for t in tasks]
+    return "forms:\n" + FORMS_ABOUT + "".join(lines)
+
+
+def with_forms(domain: str) -> str:
+    """`domain` (the text of a domain file) with its `forms:` block replaced by the table's; the
+    block runs from its top-level key to the next one (comments and blank lines between belong
+    to what follows)."""
+    lines = domain.splitlines(keepends=True)
+    start = lines.index("forms:\n")
+    following = (i for i in range(start + 1, len(lines)) if lines[i][:1] not in (" ", "\n"))
+    end = next(following, len(lines))
+    while lines[end - 1].strip() == "":
+        end -= 1
+    return "".join(lines[:start]) + forms_block() + "".join(lines[end:])
+
+
 def generated() -> dict[Path, str]:
-    """Each rules file and the text the table gives it."""
+    """Each generated file and the text the table gives it."""
     return {
         TASK_RULES: render(TASKS_ABOUT, task_rules()),
         INTERRUPTION_RULES: render(INTERRUPTIONS_ABOUT, interruption_rules()),
+        DOMAIN: with_forms(DOMAIN.read_text()),
     }
 
 

@@ -9,12 +9,14 @@ Written by hand, each task was declared in several files and the interruption ru
 copied once per form, where a missing or mistyped copy changes what the assistant does in that
 one form only, and the validator's list of the turns the rules answer had to be kept in step by
 eye. From this table
-- `python -m bot.form_rules` writes `bot/data/rules/tasks.yml` and `interruptions.yml`;
+- `python -m bot.form_rules` writes `bot/data/rules/tasks.yml`, `interruptions.yml` and the
+  domain's `forms:` block (each form's required slots, in `bot/domain.yml`);
+- the validators take their capability and whether they ask "Who is this for?" from it, so a
+  validator (`form = "..."` in `bot/actions/`) adds only what its task checks of its own;
 - `bot.actions.task_form` knows which turns the rules answer while a form is active;
 - `bot.actions.follow_up` knows which form a task intent runs;
 and `tests/bot/test_forms_table.py` fails when the committed rules, the domain's forms or its
-intents disagree with it. Each form's required slots stay in `bot/domain.yml`, and its validator
-(`form = "..."`) in `bot/actions/`.
+intents disagree with it.
 """
 
 from __future__ import annotations
@@ -22,14 +24,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from portal_core.proxy import Capability
+
 
 @dataclass(frozen=True)
 class Task:
-    """One task: the intent that starts it, its form, the action a finished form runs."""
+    """One task: the intent that starts it, its form, the action a finished form runs, what
+    the proxy rule must allow for the person it is for, and the details the form gathers.
+
+    `slots` are the form's required slots in the order it asks (the validator prepends the
+    caller's date of birth and DoD digits on the phone channels); `asks_for_whom`: the task is
+    one a parent usually does for someone else, so a request that names nobody is asked "Who
+    is this for?" rather than taken to be for the speaker.
+    """
 
     intent: str
     form: str
     action: str
+    capability: Capability
+    slots: tuple[str, ...] = ("for_whom",)
+    asks_for_whom: bool = False
 
 
 class After(Enum):
@@ -59,19 +73,66 @@ class Interruption:
         return self.rule.format(intent=self.intent, form=form)
 
 
+APPOINTMENTS, PRESCRIPTIONS = Capability.APPOINTMENTS, Capability.PRESCRIPTIONS
 TASKS: tuple[Task, ...] = (
-    Task("book_appointment", "book_appointment_form", "action_book_appointment"),
-    Task("cancel_appointment", "cancel_appointment_form", "action_cancel_appointment"),
-    Task("reschedule_appointment", "reschedule_appointment_form", "action_reschedule_appointment"),
-    Task("list_appointments", "appointments_form", "action_list_appointments"),
-    Task("request_refill", "refill_form", "action_request_refill"),
-    Task("request_renewal", "renewal_form", "action_request_renewal"),
-    Task("refill_status", "refill_status_form", "action_refill_status"),
-    Task("list_medications", "medications_form", "action_list_medications"),
-    Task("check_results", "results_form", "action_check_results"),
-    Task("immunization_records", "immunizations_form", "action_immunization_records"),
-    Task("send_message", "message_form", "action_send_message"),
-    Task("find_pcm", "pcm_form", "action_find_pcm"),
+    Task(
+        "book_appointment",
+        "book_appointment_form",
+        "action_book_appointment",
+        APPOINTMENTS,
+        ("for_whom", "appointment_type", "clinic", "time", "slot_choice", "booking_confirmed"),
+        asks_for_whom=True,
+    ),
+    Task(
+        "cancel_appointment",
+        "cancel_appointment_form",
+        "action_cancel_appointment",
+        APPOINTMENTS,
+        ("for_whom", "appointment_choice", "cancel_confirmed"),
+        asks_for_whom=True,
+    ),
+    Task(
+        "reschedule_appointment",
+        "reschedule_appointment_form",
+        "action_reschedule_appointment",
+        APPOINTMENTS,
+        ("for_whom", "appointment_choice", "time", "slot_choice", "booking_confirmed"),
+        asks_for_whom=True,
+    ),
+    Task("list_appointments", "appointments_form", "action_list_appointments", APPOINTMENTS),
+    Task(
+        "request_refill",
+        "refill_form",
+        "action_request_refill",
+        PRESCRIPTIONS,
+        ("for_whom", "medication", "pharmacy", "refill_confirmed"),
+        asks_for_whom=True,
+    ),
+    Task(
+        "request_renewal",
+        "renewal_form",
+        "action_request_renewal",
+        PRESCRIPTIONS,
+        ("for_whom", "medication", "renewal_confirmed"),
+        asks_for_whom=True,
+    ),
+    Task("refill_status", "refill_status_form", "action_refill_status", PRESCRIPTIONS),
+    Task("list_medications", "medications_form", "action_list_medications", PRESCRIPTIONS),
+    Task("check_results", "results_form", "action_check_results", Capability.RESULTS),
+    Task(
+        "immunization_records",
+        "immunizations_form",
+        "action_immunization_records",
+        Capability.IMMUNIZATIONS,
+    ),
+    Task(
+        "send_message",
+        "message_form",
+        "action_send_message",
+        Capability.MESSAGES,
+        ("for_whom", "recipient", "message_body", "message_confirmed"),
+    ),
+    Task("find_pcm", "pcm_form", "action_find_pcm", Capability.CARE_TEAM),
 )
 
 # In the order the rules are written. The validator reads an emergency and a "no" itself
@@ -95,6 +156,16 @@ INTERRUPTIONS: tuple[Interruption, ...] = (
 
 def form_names() -> tuple[str, ...]:
     return tuple(task.form for task in TASKS)
+
+
+def task_of_form(form: str) -> Task:
+    """The task whose form is `form` (a KeyError names a form the table doesn't have)."""
+    return {task.form: task for task in TASKS}[form]
+
+
+def form_capability() -> dict[str, Capability]:
+    """What the proxy rule must allow for each form's task."""
+    return {task.form: task.capability for task in TASKS}
 
 
 def form_of_intent() -> dict[str, str]:

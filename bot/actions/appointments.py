@@ -30,7 +30,6 @@ from portal_core import clinics, people, scheduling
 from portal_core.actors import Actor
 from portal_core.clinics import AppointmentTypeView, ClinicView, to_local
 from portal_core.errors import PortalError, SlotUnavailable
-from portal_core.proxy import Capability
 from understanding import choices
 from understanding.when import When, parse_when, with_time_of_day
 from wording.catalogue import render, say_error, with_article
@@ -229,8 +228,6 @@ def _keeps_request(tracker: Tracker) -> bool:
 
 class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
     form = "book_appointment_form"
-    capability = Capability.APPOINTMENTS
-    asks_for_whom = True
 
     def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
         if tracker.get_slot("clinic"):
@@ -301,8 +298,6 @@ class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
 
 class ValidateRescheduleAppointmentForm(SlotPicking, TaskFormValidator):
     form = "reschedule_appointment_form"
-    capability = Capability.APPOINTMENTS
-    asks_for_whom = True
 
     def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
         return _one_appointment_or_none(tracker, member)
@@ -328,8 +323,6 @@ class ValidateRescheduleAppointmentForm(SlotPicking, TaskFormValidator):
 
 class ValidateCancelAppointmentForm(TaskFormValidator):
     form = "cancel_appointment_form"
-    capability = Capability.APPOINTMENTS
-    asks_for_whom = True
 
     def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
         return _one_appointment_or_none(tracker, member)
@@ -348,7 +341,6 @@ class ValidateCancelAppointmentForm(TaskFormValidator):
 
 class ValidateAppointmentsForm(TaskFormValidator):
     form = "appointments_form"
-    capability = Capability.APPOINTMENTS
 
 
 def _upcoming(tracker: Tracker, patient_id: int) -> list[scheduling.AppointmentView]:

@@ -13,11 +13,12 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from bot import forms
 from bot.actions.conversation import speaker_or_error
 from portal_core.proxy import Capability
 
-# The capability each task form needs (filled in as the form validators are defined).
-FORM_CAPABILITY: dict[str, Capability] = {}
+# The capability each task form needs.
+FORM_CAPABILITY: dict[str, Capability] = forms.form_capability()
 # Slots worth carrying from one task to the next.
 DETAIL_SLOTS = ("medication", "result_type", "appointment_type", "time")
 FOLLOW_UP_WORDS = re.compile(

@@ -145,8 +145,6 @@ class MedicationChoice:
 
 class ValidateRefillForm(MedicationChoice, TaskFormValidator):
     form = "refill_form"
-    capability = Capability.PRESCRIPTIONS
-    asks_for_whom = True
 
     def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
         meds = [m for m in _medications(tracker, member.patient_id) if m.active]
@@ -214,8 +212,6 @@ class ValidateRefillForm(MedicationChoice, TaskFormValidator):
 
 class ValidateRenewalForm(MedicationChoice, TaskFormValidator):
     form = "renewal_form"
-    capability = Capability.PRESCRIPTIONS
-    asks_for_whom = True
 
     def after_medication(
         self,
@@ -241,12 +237,10 @@ class ValidateRenewalForm(MedicationChoice, TaskFormValidator):
 
 class ValidateRefillStatusForm(TaskFormValidator):
     form = "refill_status_form"
-    capability = Capability.PRESCRIPTIONS
 
 
 class ValidateMedicationsForm(TaskFormValidator):
     form = "medications_form"
-    capability = Capability.PRESCRIPTIONS
 
 
 # ---- asking -----------------------------------------------------------------------------------

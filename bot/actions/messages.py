@@ -21,7 +21,6 @@ from bot.actions.conversation import (
 from bot.actions.task_form import TaskFormValidator, look_up, subject_id
 from portal_core import messaging, people, safety
 from portal_core.errors import PortalError
-from portal_core.proxy import Capability
 from wording.catalogue import render
 
 MAX_BODY = messaging.MAX_BODY_CHARS
@@ -37,8 +36,6 @@ NAMES_RECIPIENT = re.compile(
 
 class ValidateMessageForm(TaskFormValidator):
     form = "message_form"
-    capability = Capability.MESSAGES
-    asks_for_whom = False
 
     def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
         """Whom the request already named is not asked for again: "send Dr Kim a message"."""

@@ -13,7 +13,6 @@ from bot.actions.conversation import speaker_or_error
 from bot.actions.follow_up import offer
 from bot.actions.task_form import TaskFormValidator
 from portal_core import people, records
-from portal_core.proxy import Capability
 from wording import speech
 from wording.catalogue import render
 
@@ -22,17 +21,14 @@ MAX_LISTED = 6
 
 class ValidateResultsForm(TaskFormValidator):
     form = "results_form"
-    capability = Capability.RESULTS
 
 
 class ValidateImmunizationsForm(TaskFormValidator):
     form = "immunizations_form"
-    capability = Capability.IMMUNIZATIONS
 
 
 class ValidatePcmForm(TaskFormValidator):
     form = "pcm_form"
-    capability = Capability.CARE_TEAM
 
 
 def lab_line(result: records.LabResultView) -> str:

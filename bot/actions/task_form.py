@@ -39,7 +39,7 @@ from bot.actions.conversation import (
     usable,
     value_before_turn,
 )
-from bot.actions.history import FORM_CAPABILITY, is_elliptical, last_task, subject_of
+from bot.actions.history import is_elliptical, last_task, subject_of
 from portal_core import access, identity, people
 from portal_core.errors import LockedOut, PortalError, PremiumRequired
 from portal_core.proxy import Capability
@@ -48,6 +48,7 @@ from wording.catalogue import render, say_error
 
 VERIFY_SLOTS = ["dob", "dod_last4"]
 _FAMILY = "_genesis_family"  # where a Tracker keeps (speaker, family) once read
+VALIDATED_FORMS: set[str] = set()  # the forms with a validator, as bot.actions defines them
 TASK_SLOTS = [
     "for_whom",
     "subject_id",
@@ -158,8 +159,9 @@ def yes_no(tracker: Tracker) -> bool | None:
 class TaskFormValidator(FormValidationAction):
     """Shared gatekeeping for every task form; subclasses add their own slots."""
 
-    capability: Capability = Capability.CARE_TEAM
-    asks_for_whom: bool = False
+    # From the task's row in `bot.forms.TASKS`, set as each validator is defined.
+    capability: Capability
+    asks_for_whom: bool
 
     @property
     @abstractmethod
@@ -169,8 +171,11 @@ class TaskFormValidator(FormValidationAction):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if isinstance(cls.__dict__.get("form"), str):
-            FORM_CAPABILITY[cls.__dict__["form"]] = cls.capability
+        form = cls.__dict__.get("form")
+        if isinstance(form, str):
+            task = forms.task_of_form(form)
+            cls.capability, cls.asks_for_whom = task.capability, task.asks_for_whom
+            VALIDATED_FORMS.add(form)
 
     def name(self) -> str:
         return f"validate_{self.form}"

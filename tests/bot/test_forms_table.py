@@ -43,6 +43,35 @@ def test_the_generated_rules_are_the_ones_rasa_reads() -> None:
 
 def test_the_domains_forms_are_the_tables_tasks(domain: dict) -> None:
     assert sorted(domain["forms"]) == sorted(forms.form_names())
+    for task in forms.TASKS:
+        assert domain["forms"][task.form]["required_slots"] == list(task.slots), task.form
+        assert set(task.slots) <= set(domain["slots"]), task.form
+
+
+def test_the_forms_block_is_replaced_and_the_rest_of_the_domain_kept() -> None:
+    old = "forms:\n  old_form:\n    required_slots: [x]\n"
+    text = f"version: '3.1'\nslots: {{}}\n\n{old}\n# a\nactions: []\n"
+    written = form_rules.with_forms(text)
+    assert written.startswith("version: '3.1'\nslots: {}\n\nforms:\n")
+    assert written.endswith("\n\n# a\nactions: []\n") and "old_form" not in written
+    assert yaml.safe_load(written)["forms"]["refill_form"]["required_slots"][0] == "for_whom"
+
+
+def test_each_validator_takes_its_capability_and_question_from_the_table() -> None:
+    from bot.actions import appointments, medications, messages, records
+
+    validators = [
+        cls
+        for module in (appointments, medications, messages, records)
+        for cls in vars(module).values()
+        if isinstance(cls, type)
+        and issubclass(cls, task_form.TaskFormValidator)
+        and isinstance(cls.__dict__.get("form"), str)
+    ]
+    assert {cls.form for cls in validators} == set(forms.form_names())
+    for cls in validators:
+        task = forms.task_of_form(cls.form)
+        assert (cls.capability, cls.asks_for_whom) == (task.capability, task.asks_for_whom)
 
 
 def test_every_intent_the_table_names_is_in_the_domain(domain: dict) -> None:
@@ -74,6 +103,7 @@ def test_the_validator_leaves_to_the_rules_what_the_rules_answer() -> None:
 
 
 def test_every_task_form_has_its_validator_and_every_offer_a_form() -> None:
-    validated = set(FORM_CAPABILITY)  # filled as bot.actions defines the validators
+    validated = task_form.VALIDATED_FORMS  # filled as bot.actions defines the validators
     assert validated == set(forms.form_names())
+    assert set(FORM_CAPABILITY) == validated
     assert set(follow_up.INTENT_FORMS.values()) <= validated
