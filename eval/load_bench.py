@@ -101,6 +101,7 @@ class Level:
     started: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     rss_mb: dict[str, float] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds used during the level
     derailed: list[str] = field(default_factory=list)  # a few replies patients couldn't answer
 
     def latencies(self, channels: tuple[str, ...] | None = None) -> list[float]:
@@ -167,6 +168,15 @@ def describe(level: Level) -> list[str]:
         lines.append(" " * 36 + f"conversations {level.started}: {done}")
     for example in level.derailed:
         lines.append(" " * 36 + f"derailed at: {example}")
+    if level.cpu_s and level.turns:
+        per_turn = {k: v * 1000 / len(level.turns) for k, v in level.cpu_s.items() if v > 0}
+        spent = ", ".join(
+            f"{k} {v:.0f}" for k, v in sorted(per_turn.items(), key=lambda kv: -kv[1])
+        )
+        busy = sum(level.cpu_s.values()) / level.wall if level.wall else 0.0
+        lines.append(
+            " " * 36 + f"CPU ms a turn: {spent}; {busy:.2f} of {os.cpu_count()} cores busy"
+        )
     if level.rss_mb:
         rss = ", ".join(f"{k} {v:.0f}" for k, v in level.rss_mb.items())
         lines.append(" " * 36 + f"peak RSS MB: {rss}")
@@ -192,6 +202,42 @@ def group_rss_mb(pid: int) -> float:
         except (OSError, ValueError):
             continue
     return total / 1024
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Servers of this machine's, not of the topology's process groups: their CPU is counted by name.
+SHARED_SERVERS = ("postgres", "redis-server")
+
+
+def _cpu_seconds(entry: str) -> tuple[int, str, float]:
+    """(process group, command name, user + system CPU seconds) of /proc/<entry>."""
+    with open(f"/proc/{entry}/stat") as stat:
+        text = stat.read()
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()
+    # After the name: state, ppid, pgrp, ..., utime (11th), stime (12th).
+    return int(fields[2]), name, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each named process group, the shared servers and this
+    client: where a level's CPU went, across processes (the turn profile sees one process)."""
+    groups = {pid: name for name, pid in pids.items()}
+    used: dict[str, float] = dict.fromkeys([*pids, *SHARED_SERVERS], 0.0)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            group, name, seconds = _cpu_seconds(entry)
+        except (OSError, ValueError, IndexError):
+            continue
+        if group in groups:
+            used[groups[group]] += seconds
+        elif name in SHARED_SERVERS:
+            used[name] += seconds
+    times = os.times()
+    used["bench client"] = times.user + times.system
+    return used
 
 
 class RssSampler:
@@ -372,9 +418,12 @@ async def run_level(
                 level.outcomes[await conversation(index, client, level.turns.append)] += 1
 
         sampling = asyncio.ensure_future(sampler.run(stop))
+        cpu_before = cpu_seconds(pids)
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         level.wall = time.perf_counter() - started
+        cpu_after = cpu_seconds(pids)
+        level.cpu_s = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
         stop.set()
         await sampling
     level.rss_mb = sampler.peak
