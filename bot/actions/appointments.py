@@ -399,7 +399,10 @@ def _validate_appointment_choice(value: Any, tracker: Tracker) -> scheduling.App
 
 # ---- asking -----------------------------------------------------------------------------------
 
-YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+YES_NO = [
+    {"title": render("button.yes"), "payload": "/affirm"},
+    {"title": render("button.no"), "payload": "/deny"},
+]
 
 
 class ActionAskAppointmentType(ConversationAction):
@@ -464,8 +467,11 @@ class ActionAskSlotChoice(ConversationAction):
             turn.say(
                 render("booking.none_in_window", kind=kind.name.lower(), clinic=clinic.name),
                 buttons=[
-                    {"title": "Send a request", "payload": '/inform{"choice": "request"}'},
-                    {"title": "Never mind", "payload": "/deny"},
+                    {
+                        "title": render("booking.request_button"),
+                        "payload": '/inform{"choice": "request"}',
+                    },
+                    {"title": render("booking.never_mind_button"), "payload": "/deny"},
                 ],
             )
             return [SlotSet("offered", [])]
@@ -504,7 +510,9 @@ def _buttons(slots: list[scheduling.SlotView]) -> list[dict[str, str]]:
         {"title": slot_title(slot), "payload": f'/inform{{"choice": "{slot.id}"}}'}
         for slot in slots
     ]
-    buttons.append({"title": "None of these", "payload": '/inform{"choice": "request"}'})
+    buttons.append(
+        {"title": render("booking.none_of_these_button"), "payload": '/inform{"choice": "request"}'}
+    )
     return buttons
 
 

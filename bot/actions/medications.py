@@ -233,7 +233,7 @@ class ValidateRenewalForm(MedicationChoice, TaskFormValidator):
             return {"task_abandoned": True}
         dispatcher.utter_message(
             text=say_error(refusal),
-            buttons=[{"title": "Book an appointment", "payload": "/book_appointment"}],
+            buttons=[{"title": render("appointments.book_button"), "payload": "/book_appointment"}],
         )
         book = offer(tracker, "/book_appointment", family_member=who_for(tracker))
         return {"task_abandoned": True, "offer": book["value"]}
