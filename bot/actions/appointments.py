@@ -299,10 +299,9 @@ class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
         return {"slot_choice": None} if tracker.get_slot("slot_choice") == REQUEST else {}
 
 
-class ValidateRescheduleAppointmentForm(SlotPicking, TaskFormValidator):
-    form = "reschedule_appointment_form"
-    capability = Capability.APPOINTMENTS
-    asks_for_whom = True
+class AppointmentPicking:
+    """Shared by rescheduling and cancelling: which one of the patient's upcoming appointments
+    (none ends the task, a single one is chosen without asking)."""
 
     def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
         return _one_appointment_or_none(tracker, member)
@@ -311,6 +310,12 @@ class ValidateRescheduleAppointmentForm(SlotPicking, TaskFormValidator):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return _extract_appointment_choice(tracker)
+
+
+class ValidateRescheduleAppointmentForm(SlotPicking, AppointmentPicking, TaskFormValidator):
+    form = "reschedule_appointment_form"
+    capability = Capability.APPOINTMENTS
+    asks_for_whom = True
 
     def validate_appointment_choice(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -326,18 +331,10 @@ class ValidateRescheduleAppointmentForm(SlotPicking, TaskFormValidator):
         }
 
 
-class ValidateCancelAppointmentForm(TaskFormValidator):
+class ValidateCancelAppointmentForm(AppointmentPicking, TaskFormValidator):
     form = "cancel_appointment_form"
     capability = Capability.APPOINTMENTS
     asks_for_whom = True
-
-    def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
-        return _one_appointment_or_none(tracker, member)
-
-    def extract_appointment_choice(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return _extract_appointment_choice(tracker)
 
     def validate_appointment_choice(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
