@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from eval.bench_population import BenchPatient, add_patients  # noqa: E402
 from ops import services  # noqa: E402
 from ops.clients import Call, Patients, Reply, Signer  # noqa: E402
-from ops.run import Settings, base_environment, running  # noqa: E402
+from ops.run import Settings, base_environment, running, wait_serving  # noqa: E402
 from ops.topology import Layout  # noqa: E402
 
 LEVELS = (1, 10, 50)
@@ -485,7 +485,7 @@ def serving_stock(project: Path, port: int, log: Path) -> Iterator[subprocess.Po
             start_new_session=True,
         )
     try:
-        _wait_http(f"http://127.0.0.1:{port}/", process, 300)
+        wait_serving(f"http://127.0.0.1:{port}/", process, 300)
         yield process
     finally:
         with suppress(ProcessLookupError):
@@ -494,22 +494,6 @@ def serving_stock(project: Path, port: int, log: Path) -> Iterator[subprocess.Po
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    raise TimeoutError(url)
 
 
 # --- the whole run ---------------------------------------------------------------------------

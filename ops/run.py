@@ -153,6 +153,21 @@ def plan(layout: Layout, stores: Stores, settings: Settings, run_dir: Path) -> l
     return processes
 
 
+def wait_serving(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
+    """Return once `url` answers (a status below 400); raise if `process`, the server started to
+    answer it, exits first or `seconds` pass. For a server started outside a `Topology`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early with {process.returncode}: {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:  # refused, reset, timed out, or an error status: not serving yet
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not come up in {seconds} s")
+
+
 def _ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:

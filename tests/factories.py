@@ -5,12 +5,21 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 from portal_core.models import Clinic, Guardianship, Patient, Pharmacy, Provider
 
 _ids = itertools.count(1)
+Row = TypeVar("Row")
+
+
+def stored(session: Session, row: Row) -> Row:
+    """`row` added and flushed, so that the database has given it its id (and defaults)."""
+    session.add(row)
+    session.flush()
+    return row
 
 
 def years_before(on: date, years: int, days_after: int = 0) -> date:
@@ -42,16 +51,12 @@ def make_clinic(
         country=country,
         city="Fort Cavazos",
     )
-    session.add(clinic)
-    session.flush()
-    return clinic
+    return stored(session, clinic)
 
 
 def make_provider(session: Session, clinic: Clinic, *, name: str | None = None) -> Provider:
     provider = Provider(name=name or f"Dr. Test {next(_ids)}", clinic_id=clinic.id)
-    session.add(provider)
-    session.flush()
-    return provider
+    return stored(session, provider)
 
 
 def make_pharmacy(session: Session, clinic: Clinic | None = None) -> Pharmacy:
@@ -63,9 +68,7 @@ def make_pharmacy(session: Session, clinic: Clinic | None = None) -> Pharmacy:
         phone="254-288-8888",
         time_zone=clinic.time_zone if clinic else "America/Chicago",
     )
-    session.add(pharmacy)
-    session.flush()
-    return pharmacy
+    return stored(session, pharmacy)
 
 
 def make_patient(
@@ -96,9 +99,7 @@ def make_patient(
         pcm_id=pcm.id if pcm else None,
         home_clinic_id=clinic.id if clinic else None,
     )
-    session.add(patient)
-    session.flush()
-    return patient
+    return stored(session, patient)
 
 
 @dataclass

@@ -328,6 +328,29 @@ MESSAGES: Mapping[str, Message] = {
         "That's all I can send by text. You'll find the rest in the patient portal."
     ),
     "sms.late": Message("About your earlier message:"),
+    # Button titles: what a patient taps, or hears read out as a keypad menu (bot/actions/,
+    # bot/channels/twilio_voice.py). A title that is data (a clinic, a time, a medication) is not
+    # here; its payload is not a sentence and stays with the code.
+    "button.yes": Message("Yes"),
+    "button.no": Message("No"),
+    "button.me": Message("Me"),
+    "booking.request_button": Message("Send a request"),
+    "booking.never_mind_button": Message("Never mind"),
+    "booking.none_of_these_button": Message("None of these"),
+    "results.message_button": Message("Message my care team"),
+    "recipient.pcm_button": Message("My PCM"),
+    "recipient.nurse_button": Message("Nurse"),
+    "recipient.front_desk_button": Message("Front desk"),
+    "recipient.pharmacy_button": Message("Pharmacy"),
+    "recipient.scheduling_button": Message("Scheduling"),
+    # The phone's main menu, and any buttons read aloud: "Say or press one for Yes, or two for No."
+    "voice.menu_appointments": Message("appointments"),
+    "voice.menu_refills": Message("prescription refills"),
+    "voice.menu_results": Message("test results"),
+    "voice.menu_message": Message("a message to your care team"),
+    "voice.press_for": Message("{number} for {title}"),
+    "voice.say_or_press_one": Message("Say or press {item}."),
+    "voice.say_or_press": Message("Say or press {items}, or {last}."),
     "voice.greeting": Message(
         "Hello, this is {service_name}, the patient portal's automated assistant. "
         "If this is a medical emergency, hang up and dial 911."

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 GSM7 = "GSM-7"
 UCS2 = "UCS-2"
@@ -139,22 +139,31 @@ def split_message(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
     whole = "".join(joiner + sentence for sentence, joiner in sentences)
     if fits(whole, max_chars):
         return [whole] if whole else []
+    return _pack(sentences, max_chars, lambda sentence: _split_words(sentence, max_chars))
+
+
+def _pack(
+    pieces: Iterable[tuple[str, str]], max_chars: int, breaking: Callable[[str], list[str]]
+) -> list[str]:
+    """(piece, joiner before it) packed greedily into parts that each `fits`: sentences into
+    messages, words into a sentence's parts. A piece too long for one part is broken by
+    `breaking`, whose last part may still take the pieces after it."""
     parts: list[str] = []
     current = ""
-    for sentence, joiner in sentences:
-        candidate = f"{current}{joiner}{sentence}" if current else sentence
+    for piece, joiner in pieces:
+        candidate = f"{current}{joiner}{piece}" if current else piece
         if fits(candidate, max_chars):
             current = candidate
             continue
         if current:
             parts.append(current)
             current = ""
-        if fits(sentence, max_chars):
-            current = sentence
+        if fits(piece, max_chars):
+            current = piece
             continue
-        pieces = _split_words(sentence, max_chars)
-        parts.extend(pieces[:-1])
-        current = pieces[-1]
+        broken = breaking(piece)
+        parts.extend(broken[:-1])
+        current = broken[-1]
     if current:
         parts.append(current)
     return parts
@@ -189,24 +198,19 @@ def _abbreviation_before(text: str, end: int) -> bool:
 
 
 def _split_words(sentence: str, max_chars: int) -> list[str]:
-    parts: list[str] = []
-    current = ""
-    for word in sentence.split():
-        candidate = f"{current} {word}" if current else word
-        if fits(candidate, max_chars):
-            current = candidate
-            continue
-        if current:
-            parts.append(current)
-            current = ""
-        while not fits(word, max_chars):
-            cut = _cut_point(word, max_chars)
-            parts.append(word[:cut])
-            word = word[cut:]
-        current = word
-    if current:
-        parts.append(current)
-    return parts
+    words = ((word, " ") for word in sentence.split())
+    return _pack(words, max_chars, lambda word: _split_characters(word, max_chars))
+
+
+def _split_characters(word: str, max_chars: int) -> list[str]:
+    """A word too long for one part, cut where `_cut_point` says; the last piece fits."""
+    pieces: list[str] = []
+    while not fits(word, max_chars):
+        cut = _cut_point(word, max_chars)
+        pieces.append(word[:cut])
+        word = word[cut:]
+    pieces.append(word)
+    return pieces
 
 
 def _cut_point(word: str, max_chars: int) -> int:

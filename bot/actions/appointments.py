@@ -296,8 +296,9 @@ class ValidateBookAppointmentForm(SlotPicking, TaskFormValidator):
         return {"slot_choice": None} if tracker.get_slot("slot_choice") == REQUEST else {}
 
 
-class ValidateRescheduleAppointmentForm(SlotPicking, TaskFormValidator):
-    form = "reschedule_appointment_form"
+class AppointmentPicking:
+    """Shared by rescheduling and cancelling: which one of the patient's upcoming appointments
+    (none ends the task, a single one is chosen without asking)."""
 
     def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
         return _one_appointment_or_none(tracker, member)
@@ -306,6 +307,10 @@ class ValidateRescheduleAppointmentForm(SlotPicking, TaskFormValidator):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return _extract_appointment_choice(tracker)
+
+
+class ValidateRescheduleAppointmentForm(SlotPicking, AppointmentPicking, TaskFormValidator):
+    form = "reschedule_appointment_form"
 
     def validate_appointment_choice(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -321,16 +326,8 @@ class ValidateRescheduleAppointmentForm(SlotPicking, TaskFormValidator):
         }
 
 
-class ValidateCancelAppointmentForm(TaskFormValidator):
+class ValidateCancelAppointmentForm(AppointmentPicking, TaskFormValidator):
     form = "cancel_appointment_form"
-
-    def on_subject(self, tracker: Tracker, member: people.FamilyMemberView) -> dict[str, Any]:
-        return _one_appointment_or_none(tracker, member)
-
-    def extract_appointment_choice(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return _extract_appointment_choice(tracker)
 
     def validate_appointment_choice(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -391,7 +388,10 @@ def _validate_appointment_choice(value: Any, tracker: Tracker) -> scheduling.App
 
 # ---- asking -----------------------------------------------------------------------------------
 
-YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+YES_NO = [
+    {"title": render("button.yes"), "payload": "/affirm"},
+    {"title": render("button.no"), "payload": "/deny"},
+]
 
 
 class ActionAskAppointmentType(ConversationAction):
@@ -456,8 +456,11 @@ class ActionAskSlotChoice(ConversationAction):
             turn.say(
                 render("booking.none_in_window", kind=kind.name.lower(), clinic=clinic.name),
                 buttons=[
-                    {"title": "Send a request", "payload": '/inform{"choice": "request"}'},
-                    {"title": "Never mind", "payload": "/deny"},
+                    {
+                        "title": render("booking.request_button"),
+                        "payload": '/inform{"choice": "request"}',
+                    },
+                    {"title": render("booking.never_mind_button"), "payload": "/deny"},
                 ],
             )
             return [SlotSet("offered", [])]
@@ -496,7 +499,9 @@ def _buttons(slots: list[scheduling.SlotView]) -> list[dict[str, str]]:
         {"title": slot_title(slot), "payload": f'/inform{{"choice": "{slot.id}"}}'}
         for slot in slots
     ]
-    buttons.append({"title": "None of these", "payload": '/inform{"choice": "request"}'})
+    buttons.append(
+        {"title": render("booking.none_of_these_button"), "payload": '/inform{"choice": "request"}'}
+    )
     return buttons
 
 

@@ -28,11 +28,11 @@ QUESTIONS: dict[str, str] = {
     "message_body": "ask.message_body",
 }
 RECIPIENT_BUTTONS = [
-    {"title": "My PCM", "payload": "my PCM"},
-    {"title": "Nurse", "payload": "the nurse"},
-    {"title": "Front desk", "payload": "front desk"},
-    {"title": "Pharmacy", "payload": "pharmacy"},
-    {"title": "Scheduling", "payload": "scheduling"},
+    {"title": render("recipient.pcm_button"), "payload": "my PCM"},
+    {"title": render("recipient.nurse_button"), "payload": "the nurse"},
+    {"title": render("recipient.front_desk_button"), "payload": "front desk"},
+    {"title": render("recipient.pharmacy_button"), "payload": "pharmacy"},
+    {"title": render("recipient.scheduling_button"), "payload": "scheduling"},
 ]
 
 
@@ -105,7 +105,7 @@ class ActionAskForWhom(ConversationAction):
         family = choosable(family, FORM_CAPABILITY.get(turn.tracker.active_loop_name or ""))
         buttons = [
             {
-                "title": "Me" if m.is_self else m.first_name,
+                "title": render("button.me") if m.is_self else m.first_name,
                 "payload": '/inform{"family_member": "%s"}' % ("me" if m.is_self else m.first_name),
             }
             for m in family

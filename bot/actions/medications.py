@@ -50,6 +50,12 @@ def _medication(tracker: Tracker) -> prescriptions.MedicationView | None:
     return None
 
 
+def _prescription_id(tracker: Tracker) -> int:
+    """The chosen medication's prescription, as the refill and renewal requests name it (0,
+    which is no prescription, when none is chosen: the domain then refuses it)."""
+    return int(canonical(tracker.get_slot("medication")) or 0)
+
+
 def _renewal_button(name: str) -> dict[str, str]:
     return {
         "title": render("renewal.ask_button", medication=name),
@@ -229,7 +235,7 @@ class ValidateRenewalForm(MedicationChoice, TaskFormValidator):
             return {"task_abandoned": True}
         dispatcher.utter_message(
             text=say_error(refusal),
-            buttons=[{"title": "Book an appointment", "payload": "/book_appointment"}],
+            buttons=[{"title": render("appointments.book_button"), "payload": "/book_appointment"}],
         )
         book = offer(tracker, "/book_appointment", family_member=who_for(tracker))
         return {"task_abandoned": True, "offer": book["value"]}
@@ -327,7 +333,7 @@ class ActionRequestRefill(TaskAction[prescriptions.RefillView]):
             portal.database(),
             turn.actor,
             turn.subject_id,
-            int(canonical(turn.slot("medication")) or 0),
+            _prescription_id(turn.tracker),
             pharmacy_id=canonical(turn.slot("pharmacy")),
             now=portal.now(),
             settings=portal.settings(),
@@ -371,7 +377,7 @@ class ActionRequestRenewal(TaskAction[prescriptions.RenewalView]):
             portal.database(),
             turn.actor,
             turn.subject_id,
-            int(canonical(turn.slot("medication")) or 0),
+            _prescription_id(turn.tracker),
             now=portal.now(),
         )
 

@@ -120,7 +120,7 @@ class ActionCheckResults(TaskAction[records.ResultsAnswer]):
             turn.say(text)
         turn.say(
             render("results.questions"),
-            buttons=[{"title": "Message my care team", "payload": "/send_message"}],
+            buttons=[{"title": render("results.message_button"), "payload": "/send_message"}],
         )
         return [offer(tracker, "/send_message", family_member=who_for(tracker))]
 

@@ -83,10 +83,10 @@ TALK_TO_SOMEONE = "/human_handoff"
 GREETING = render("voice.greeting", "voice")
 MENU_LEAD = render("voice.menu_lead", "voice")
 MAIN_MENU = (
-    Choice("appointments", "/book_appointment"),
-    Choice("prescription refills", "/request_refill"),
-    Choice("test results", "/check_results"),
-    Choice("a message to your care team", "/send_message"),
+    Choice(render("voice.menu_appointments", "voice"), "/book_appointment"),
+    Choice(render("voice.menu_refills", "voice"), "/request_refill"),
+    Choice(render("voice.menu_results", "voice"), "/check_results"),
+    Choice(render("voice.menu_message", "voice"), "/send_message"),
 )
 OPERATOR = render("voice.operator", "voice")
 NOT_HEARD = render("voice.not_heard", "voice")
@@ -282,15 +282,20 @@ def _choice(button: dict[str, Any]) -> Choice:
 def menu_words(choices: Sequence[Choice], *, operator: bool = False) -> str:
     """Buttons read aloud: "Say or press one for Yes, or two for No." (titles made speakable)."""
     items = [
-        f"{speech.cardinal(n)} for {speech.speak(c.title).rstrip('.')}"
+        render(
+            "voice.press_for",
+            CHANNEL,
+            number=speech.cardinal(n),
+            title=speech.speak(c.title).rstrip("."),
+        )
         for n, c in enumerate(choices, start=1)
     ]
     if not items:
         text = ""
     elif len(items) == 1:
-        text = f"Say or press {items[0]}."
+        text = render("voice.say_or_press_one", CHANNEL, item=items[0])
     else:
-        text = f"Say or press {', '.join(items[:-1])}, or {items[-1]}."
+        text = render("voice.say_or_press", CHANNEL, items=", ".join(items[:-1]), last=items[-1])
     if operator:
         text = f"{text} {speech.speak(OPERATOR)}".strip()
     return text

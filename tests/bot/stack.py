@@ -13,18 +13,22 @@ import json
 import os
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ops.run import wait_serving
+from portal_core.database import Database
+from portal_core.seed import seed
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -35,6 +39,8 @@ TRAIN_INPUTS = [
     ROOT / "bot" / "data",
     ROOT / "bot" / "components",
 ]
+# What `rasa train` learns from and `rasa data validate` checks: the same files, named once.
+TRAINING_DATA = ("--config", "config.yml", "--domain", "bot/domain.yml", "--data", "bot/data")
 TWILIO_TEST_TOKEN = "test-twilio-auth-token"
 TWILIO_TEST_PUBLIC_URL = "https://assist.example.test"
 
@@ -91,12 +97,7 @@ def trained_model() -> Path:
             [
                 str(VENV_BIN / "rasa"),
                 "train",
-                "--config",
-                "config.yml",
-                "--domain",
-                "bot/domain.yml",
-                "--data",
-                "bot/data",
+                *TRAINING_DATA,
                 "--out",
                 scratch,
                 "--fixed-model-name",
@@ -112,23 +113,37 @@ def trained_model() -> Path:
     return target
 
 
+def live_database(stack: Stack) -> Path:
+    """The running servers' SQLite portal, which the replaying tests reset between runs."""
+    assert stack.database_url.startswith("sqlite:///"), "resetting the portal needs SQLite"
+    return Path(stack.database_url.removeprefix("sqlite:///"))
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """SQLite's online backup: safe with WAL files and with the servers connected to `target`."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+@contextmanager
+def seeded_portal(stack: Stack, folder: Path) -> Iterator[Path]:
+    """A freshly seeded portal in `folder` to copy over the live one before each run; the live
+    one is put back as it was afterwards."""
+    pristine, saved = folder / "pristine.db", folder / "saved.db"
+    database = Database(f"sqlite:///{pristine}")
+    database.create_schema()
+    seed(database)
+    database.dispose()
+    live = live_database(stack)
+    copy_database(live, saved)
+    yield pristine
+    copy_database(saved, live)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early with {process.returncode}: {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not come up in {seconds} s")
 
 
 @dataclass
@@ -222,8 +237,8 @@ def running_stack(model: Path, database_url: str, log_dir: Path) -> Iterator[Sta
                 )
             )
         token = env["RASA_API_TOKEN"]
-        _wait_for(f"http://127.0.0.1:{actions_port}/health", processes[0], 60)
-        _wait_for(f"http://127.0.0.1:{rasa_port}/status?token={token}", processes[1], 600)
+        wait_serving(f"http://127.0.0.1:{actions_port}/health", processes[0], 60)
+        wait_serving(f"http://127.0.0.1:{rasa_port}/status?token={token}", processes[1], 600)
         stack = Stack(
             rasa_url=f"http://127.0.0.1:{rasa_port}",
             actions_url=f"http://127.0.0.1:{actions_port}",
@@ -273,7 +288,7 @@ def running_web(stack: Stack, **settings: str) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for(f"{stack.web_url}/health", process, 60)
+        wait_serving(f"{stack.web_url}/health", process, 60)
         yield stack.web_url
     finally:
         _stop([process])

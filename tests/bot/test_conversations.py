@@ -13,6 +13,7 @@ from __future__ import annotations
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,15 +278,24 @@ def test_an_answer_the_preview_cannot_read_asks_once_more_and_sends_nothing(
 # ---- emergencies ---------------------------------------------------------------------------------
 
 
+def _assert_call_911(answer: str) -> None:
+    """The medical emergency answer, first, before anything else the turn says."""
+    assert answer.startswith("This sounds like a medical emergency. Call 911 now"), answer
+
+
+def _911_ends_the_form(chat: Chat, emergency: str) -> None:
+    """An emergency said mid-form is answered first, and the form is over."""
+    _assert_call_911(chat.say(emergency))
+    assert chat.active_loop() is None
+
+
 def test_an_emergency_in_the_booking_form_is_answered_and_ends_the_form(
     stack: Stack, portal: Database
 ) -> None:
     chat = web_chat(stack, person(portal, "Marcus", "Rivera"))
     assert "When would you like" in chat.say("Book a wellness exam for me")
     assert chat.active_loop() == "book_appointment_form"
-    answer = chat.say("My wife collapsed and isn't breathing")
-    assert answer.startswith("This sounds like a medical emergency. Call 911 now"), answer
-    assert chat.active_loop() is None
+    _911_ends_the_form(chat, "My wife collapsed and isn't breathing")
     # The next message starts afresh: a day is no longer an answer to the booking's question.
     after = chat.say("next tuesday morning")
     assert "open" not in after and "When would you like" not in after, after
@@ -301,9 +311,7 @@ def test_an_emergency_in_the_refill_form_is_answered_and_ends_the_form(
     chat.say("rx refill")
     verify_by_sms(chat, marcus)
     assert "Which medication?" in chat.say("myself")
-    answer = chat.say("having chest pains and cant breathe")
-    assert answer.startswith("This sounds like a medical emergency. Call 911 now"), answer
-    assert chat.active_loop() is None
+    _911_ends_the_form(chat, "having chest pains and cant breathe")
     after = chat.say("lisinopril")
     assert "Pick it up" not in after and "Which medication" not in after, after
     assert chat.active_loop() is None
@@ -320,7 +328,12 @@ def _appointments_booked_by(portal: Database, who: Person) -> int:
         )
 
 
-def _the_booking_did_not_proceed(chat: Chat, portal: Database, who: Person, before: int) -> None:
+@contextmanager
+def _no_booking_follows(chat: Chat, portal: Database, who: Person) -> Iterator[None]:
+    """What is said inside the block ends the booking form: nothing is booked, then or when the
+    booking's next answer comes anyway."""
+    before = _appointments_booked_by(portal, who)
+    yield
     assert chat.active_loop() is None
     assert _appointments_booked_by(portal, who) == before
     after = chat.say("tomorrow morning")  # no longer an answer to a booking question
@@ -338,37 +351,34 @@ def test_a_symptom_only_emergency_inside_a_booking_request_gets_911_not_a_bookin
     )
     assert safety.detect(text) is None
     marcus = person(portal, "Marcus", "Rivera")
-    before = _appointments_booked_by(portal, marcus)
     chat = web_chat(stack, marcus)
-    answer = chat.say(text)
-    assert answer.startswith("This sounds like a medical emergency. Call 911 now"), answer
-    assert "When would you like" not in answer
-    _the_booking_did_not_proceed(chat, portal, marcus, before)
+    with _no_booking_follows(chat, portal, marcus):
+        answer = chat.say(text)
+        _assert_call_911(answer)
+        assert "When would you like" not in answer
 
 
 def test_chest_pains_right_now_in_sms_shorthand_inside_a_booking_request_get_911(
     stack: Stack, portal: Database
 ) -> None:
     marcus = person(portal, "Marcus", "Rivera")
-    before = _appointments_booked_by(portal, marcus)
     chat = sms_chat(stack, marcus)
-    answer = chat.say("can u get me in w my pcm today, havin chest pains rn")
-    assert answer.startswith("This sounds like a medical emergency. Call 911 now"), answer
-    _the_booking_did_not_proceed(chat, portal, marcus, before)
+    with _no_booking_follows(chat, portal, marcus):
+        _assert_call_911(chat.say("can u get me in w my pcm today, havin chest pains rn"))
 
 
 def test_slurred_speech_and_a_numb_face_mid_booking_end_the_form_with_911(
     stack: Stack, portal: Database
 ) -> None:
     marcus = person(portal, "Marcus", "Rivera")
-    before = _appointments_booked_by(portal, marcus)
     chat = web_chat(stack, marcus)
-    # "for myself": he acts for his children too, and would be asked whom the visit is for.
-    assert "When would you like" in chat.say("I'd like to book a sick visit for myself")
-    assert chat.active_loop() == "book_appointment_form"
-    answer = chat.say("as soon as possible, my words keep coming out slurry and my face went numb")
-    assert answer.startswith("This sounds like a medical emergency. Call 911 now"), answer
-    _the_booking_did_not_proceed(chat, portal, marcus, before)
+    with _no_booking_follows(chat, portal, marcus):
+        # "for myself": he acts for his children too, and would be asked whom the visit is for.
+        assert "When would you like" in chat.say("I'd like to book a sick visit for myself")
+        assert chat.active_loop() == "book_appointment_form"
+        _assert_call_911(
+            chat.say("as soon as possible, my words keep coming out slurry and my face went numb")
+        )
 
 
 def test_farewells_inside_a_cancellation_get_the_crisis_line(

@@ -19,11 +19,9 @@ the slot values a story names must be what the assistant actually does.
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 import uuid
 from collections.abc import Iterator
-from contextlib import closing
 from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,8 +35,16 @@ from bot.channels import portal_rest
 from portal_core import web_tokens
 from portal_core.database import Database
 from portal_core.models import Patient
-from portal_core.seed import seed
-from tests.bot.stack import ROOT, VENV_BIN, Stack, base_env
+from tests.bot.stack import (
+    ROOT,
+    TRAINING_DATA,
+    VENV_BIN,
+    Stack,
+    base_env,
+    copy_database,
+    live_database,
+    seeded_portal,
+)
 from tests.bot.twilio_clients import SmsPhone, VoiceCall
 
 STORIES = ROOT / "tests" / "bot" / "stories"
@@ -128,12 +134,7 @@ def test_training_data_validates_without_warnings() -> None:
         "data",
         "validate",
         "--fail-on-warnings",
-        "--config",
-        "config.yml",
-        "--domain",
-        "bot/domain.yml",
-        "--data",
-        "bot/data",
+        *TRAINING_DATA,
     )
     assert result.returncode == 0, readable(result.stdout + result.stderr)[-6000:]
 
@@ -153,30 +154,11 @@ def replay_params() -> list[Any]:
     ]
 
 
-def sqlite_path(url: str) -> Path:
-    assert url.startswith("sqlite:///"), "the story replay resets a SQLite portal"
-    return Path(url.removeprefix("sqlite:///"))
-
-
-def copy_database(source: Path, target: Path) -> None:
-    """SQLite's online backup: safe with WAL files and with the action server connected."""
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
-
-
 @pytest.fixture(scope="module")
 def fresh_portal(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A freshly seeded copy of the portal; the running one is put back as it was afterwards."""
-    folder = tmp_path_factory.mktemp("replay")
-    pristine, saved = folder / "pristine.db", folder / "saved.db"
-    database = Database(f"sqlite:///{pristine}")
-    database.create_schema()
-    seed(database)
-    database.dispose()
-    live = sqlite_path(stack.database_url)
-    copy_database(live, saved)
-    yield pristine
-    copy_database(saved, live)
+    with seeded_portal(stack, tmp_path_factory.mktemp("replay")) as pristine:
+        yield pristine
 
 
 class Speaker(NamedTuple):
@@ -317,7 +299,7 @@ def same_slot(expected: tuple[str, Any], actual: tuple[str, Any]) -> bool:
 def test_story_is_what_the_running_assistant_does(
     stack: Stack, fresh_portal: Path, story: dict[str, Any]
 ) -> None:
-    copy_database(fresh_portal, sqlite_path(stack.database_url))
+    copy_database(fresh_portal, live_database(stack))
     who = speaker(stack.database_url, story["metadata"]["speaker"])
     channel = story["metadata"]["channel"]
     born = who.born if channel in ("sms", "voice") else None

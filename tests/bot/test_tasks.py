@@ -15,9 +15,7 @@ remembers which slot that was, so the booking can be checked against it.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -41,35 +39,19 @@ from portal_core.models import (
     RenewalRequest,
     Slot,
 )
-from portal_core.seed import seed
 from tests.bot.patients import ChannelPatient, Person, patient, person
-from tests.bot.stack import Stack
+from tests.bot.stack import Stack, copy_database, live_database, seeded_portal
 
 pytestmark = pytest.mark.slow
 
 # ---- the portal each task starts from ------------------------------------------------------
 
 
-def _copy(source: Path, target: Path) -> None:
-    """SQLite's online backup: safe with the servers connected to the target."""
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
-
-
 @pytest.fixture(scope="module")
 def pristine(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A freshly seeded portal to copy before each task; the live one is restored afterwards."""
-    folder = tmp_path_factory.mktemp("tasks")
-    fresh, saved = folder / "pristine.db", folder / "saved.db"
-    database = Database(f"sqlite:///{fresh}")
-    database.create_schema()
-    seed(database)
-    database.dispose()
-    assert stack.database_url.startswith("sqlite:///")
-    live = Path(stack.database_url.removeprefix("sqlite:///"))
-    _copy(live, saved)
-    yield fresh
-    _copy(saved, live)
+    with seeded_portal(stack, tmp_path_factory.mktemp("tasks")) as fresh:
+        yield fresh
 
 
 # ---- what a task sees while it runs -----------------------------------------------------------
@@ -1229,8 +1211,7 @@ def test_the_suite_covers_enough_tasks_on_every_channel() -> None:
 
 @pytest.mark.parametrize("job", TASKS, ids=_ids())
 def test_task(stack: Stack, pristine: Path, job: Task) -> None:
-    live = Path(stack.database_url.removeprefix("sqlite:///"))
-    _copy(pristine, live)
+    copy_database(pristine, live_database(stack))
     db = Database(stack.database_url)
     try:
         who = person(db, job.speaker)
@@ -1277,8 +1258,7 @@ def test_every_action_answers_a_basic_account_on_every_channel(
     stack: Stack, pristine: Path, action: str, channel: str
 ) -> None:
     """A verified basic (Level 1) account asking for anything personal hears why, everywhere."""
-    live = Path(stack.database_url.removeprefix("sqlite:///"))
-    _copy(pristine, live)
+    copy_database(pristine, live_database(stack))
     db = Database(stack.database_url)
     try:
         talker = patient(channel, stack, person(db, HAYES))

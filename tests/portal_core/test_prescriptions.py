@@ -44,7 +44,14 @@ from portal_core.prescriptions import (
     RefillNotFound,
     RefillRefused,
 )
-from tests.factories import make_clinic, make_family, make_patient, make_pharmacy, make_provider
+from tests.factories import (
+    make_clinic,
+    make_family,
+    make_patient,
+    make_pharmacy,
+    make_provider,
+    stored,
+)
 
 # Wednesday 25 November 2026, 15:00 UTC: 09:00 at the clinic in Texas.
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
@@ -92,9 +99,7 @@ def add_rx(
         active=active,
         pharmacy_id=pharmacy_id,
     )
-    session.add(rx)
-    session.flush()
-    return rx.id
+    return stored(session, rx).id
 
 
 @pytest.fixture

@@ -18,6 +18,10 @@ capabilities = st.sampled_from(list(Capability))
 birth_dates = st.dates(min_value=date(1920, 1, 1), max_value=date(2035, 12, 31))
 ages_in_days = st.integers(min_value=0, max_value=100 * 366)
 leap_birthdays = st.sampled_from([date(y, 2, 29) for y in range(1920, 2036, 4)])
+# How hard each property is searched: decide() is cheap, and an age rule's edge is one day in
+# thousands; the 29 February birthdays are few enough for fewer examples.
+thorough = settings(deadline=None, max_examples=200)
+leap_days = settings(deadline=None, max_examples=100)
 
 
 def reference_age(born: date, on: date) -> int:
@@ -49,7 +53,7 @@ def on_day(born: date, days: int) -> date:
     return on
 
 
-@settings(deadline=None, max_examples=200)
+@thorough
 @given(born=birth_dates, days=ages_in_days, cap=capabilities, guardian=st.booleans())
 def test_everyone_has_full_access_to_their_own_record(
     born: date, days: int, cap: Capability, guardian: bool
@@ -58,7 +62,7 @@ def test_everyone_has_full_access_to_their_own_record(
     assert decide(facts(born, guardian=guardian, actor=PATIENT), cap, on).allowed
 
 
-@settings(deadline=None, max_examples=200)
+@thorough
 @given(born=birth_dates, days=ages_in_days, cap=capabilities, expired_by=st.integers(1, 3650))
 def test_no_guardianship_and_no_valid_grant_means_no_access(
     born: date, days: int, cap: Capability, expired_by: int
@@ -70,7 +74,7 @@ def test_no_guardianship_and_no_valid_grant_means_no_access(
         assert "Riley" in decision.reason
 
 
-@settings(deadline=None, max_examples=200)
+@thorough
 @given(born=birth_dates, days=st.integers(0, 12 * 366), cap=capabilities)
 def test_guardians_have_full_access_under_12(born: date, days: int, cap: Capability) -> None:
     on = on_day(born, days)
@@ -78,7 +82,7 @@ def test_guardians_have_full_access_under_12(born: date, days: int, cap: Capabil
     assert decide(facts(born, guardian=True), cap, on).allowed
 
 
-@settings(deadline=None, max_examples=200)
+@thorough
 @given(born=birth_dates, days=st.integers(12 * 365, 18 * 366), cap=capabilities)
 def test_guardians_of_teens_get_exactly_the_teen_capabilities(
     born: date, days: int, cap: Capability
@@ -92,7 +96,7 @@ def test_guardians_of_teens_get_exactly_the_teen_capabilities(
         assert str(age) in decision.reason and "Riley" in decision.reason
 
 
-@settings(deadline=None, max_examples=200)
+@thorough
 @given(
     born=birth_dates,
     days=st.integers(18 * 365, 100 * 366),
@@ -109,7 +113,7 @@ def test_adults_are_closed_without_a_valid_grant(
         assert not decide(facts(born, guardian=guardian, grant=grant), cap, on).allowed
 
 
-@settings(deadline=None, max_examples=200)
+@thorough
 @given(
     born=birth_dates,
     days=st.integers(18 * 366, 100 * 366),
@@ -128,7 +132,7 @@ def test_a_grant_holds_through_its_expiry_date_and_not_a_day_longer(
     assert not decide(adult, cap, expiry + timedelta(days=1)).allowed
 
 
-@settings(deadline=None, max_examples=200)
+@thorough
 @given(born=birth_dates, cap=capabilities)
 @example(born=date(2008, 2, 29), cap=Capability.RESULTS)
 @example(born=date(2012, 2, 29), cap=Capability.MESSAGES)
@@ -141,7 +145,7 @@ def test_the_12th_birthday_moves_a_child_to_the_teen_rules(born: date, cap: Capa
     )
 
 
-@settings(deadline=None, max_examples=200)
+@thorough
 @given(born=birth_dates, cap=st.sampled_from(sorted(TEEN_PARENT_CAPABILITIES)))
 @example(born=date(2008, 2, 29), cap=Capability.APPOINTMENTS)
 def test_the_18th_birthday_ends_a_parents_access(born: date, cap: Capability) -> None:
@@ -150,7 +154,7 @@ def test_the_18th_birthday_ends_a_parents_access(born: date, cap: Capability) ->
     assert not decide(facts(born, guardian=True), cap, eighteenth).allowed
 
 
-@settings(deadline=None, max_examples=100)
+@leap_days
 @given(born=leap_birthdays, cap=st.sampled_from(sorted(set(Capability) - TEEN_PARENT_CAPABILITIES)))
 def test_a_leap_day_child_turns_12_on_29_february(born: date, cap: Capability) -> None:
     twelfth = date(born.year + 12, 2, 29)  # twelve years on is a leap year again (up to 2100)
@@ -158,7 +162,7 @@ def test_a_leap_day_child_turns_12_on_29_february(born: date, cap: Capability) -
     assert not decide(facts(born, guardian=True), cap, twelfth).allowed
 
 
-@settings(deadline=None, max_examples=100)
+@leap_days
 @given(born=leap_birthdays, cap=st.sampled_from(sorted(TEEN_PARENT_CAPABILITIES)))
 def test_a_leap_day_teen_turns_18_on_1_march(born: date, cap: Capability) -> None:
     common = born.year + 18  # eighteen years after a leap year is never a leap year

@@ -14,7 +14,7 @@ from portal_core.database import Database
 from portal_core.errors import AccessDenied, InvalidInput, PatientNotFound
 from portal_core.models import Immunization, LabResult, Patient, Prescription, Report
 from portal_core.records import NOT_REVIEWED, ResultType, find_result_type
-from tests.factories import make_clinic, make_family, make_patient, make_provider
+from tests.factories import make_clinic, make_family, make_patient, make_provider, stored
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -41,9 +41,7 @@ def add_lab(
         reviewed_at=reviewed_at,
         **extra,
     )
-    session.add(row)
-    session.flush()
-    return row.id
+    return stored(session, row).id
 
 
 def add_report(
@@ -67,9 +65,7 @@ def add_report(
         resulted_at=resulted_at,
         **extra,
     )
-    session.add(row)
-    session.flush()
-    return row.id
+    return stored(session, row).id
 
 
 @dataclass

@@ -51,7 +51,7 @@ from portal_core.scheduling import (
     SlotNotFound,
     SlotTooSoon,
 )
-from tests.factories import make_clinic, make_family, make_patient, make_provider
+from tests.factories import make_clinic, make_family, make_patient, make_provider, stored
 from understanding.when import parse_when
 from wording.catalogue import say_error
 
@@ -151,9 +151,7 @@ def add_slot(
             starts_at=starts_at,
             duration_minutes=minutes,
         )
-        s.add(slot)
-        s.flush()
-        return slot.id
+        return stored(s, slot).id
 
 
 def _first_provider(s: Session, clinic_id: int) -> int:
@@ -219,9 +217,7 @@ def book_directly(db: Database, patient_id: int, slot_id: int, status: str = "bo
             channel="web",
             created_at=NOW - timedelta(days=10),
         )
-        s.add(row)
-        s.flush()
-        return row.id
+        return stored(s, row).id
 
 
 def test_spread_over_days_offers_the_first_time_of_each_day(db: Database, world: World) -> None:
