@@ -13,11 +13,12 @@ the medication is picked up, which is when the new supply starts.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from difflib import get_close_matches
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,69 +63,62 @@ REFILL_TRANSITIONS: dict[str, frozenset[str]] = {
     "picked_up": frozenset(),
     "cancelled": frozenset(),
 }
-REFILL_STATUS_TEXT = {
-    "requested": "requested",
-    "in_progress": "being filled",
-    "ready": "ready for pickup",
-    "picked_up": "picked up",
-    "cancelled": "cancelled",
-}
 MAX_QUERY_CHARS = 200
+MAX_REFILLS_LISTED = 100
 MAX_NOTE_CHARS = 2000
 
 
 # ----------------------------------------------------------------------------------------- errors
 
 
+# Each is raised with a message id of `wording.catalogue` and the data it names, never with a
+# sentence: what the patient reads is the wording floor's.
+
+
 class PrescriptionNotFound(NotFound):
-    default_message = "Sorry, I couldn't find that prescription on the record."
+    pass
 
 
 class PharmacyNotFound(NotFound):
-    default_message = "Sorry, I couldn't find that pharmacy. Which pharmacy would you like?"
+    pass
 
 
 class RefillNotFound(NotFound):
-    default_message = "Sorry, I couldn't find that refill request."
+    pass
 
 
 class MedicationNotFound(NotFound):
-    default_message = "Sorry, I couldn't find that medication on the record."
+    pass
 
 
 class AmbiguousMedication(WithChoices, InvalidInput):
     """More than one prescription fits; `choices` lets the bot ask which one was meant."""
 
-    default_message = "Which medication do you mean?"
     choices: tuple[MedicationView, ...]
 
 
 class AmbiguousPharmacy(WithChoices, InvalidInput):
-    default_message = "Which pharmacy do you mean?"
     choices: tuple[PharmacyView, ...]
 
 
 class NoPickupPharmacy(InvalidInput):
-    default_message = (
-        "Which pharmacy would you like to pick it up from? There's no pharmacy on file for "
-        "this prescription yet."
-    )
+    pass
 
 
 class RefillRefused(RefillNotAllowed):
     """A refusal by the refill rules, carrying the full check (reason code, earliest date)."""
 
     def __init__(self, check: RefillCheck) -> None:
-        super().__init__(check.reason, renewal_possible=check.renewal_possible)
+        super().__init__(key=check.key, data=check.data, renewal_possible=check.renewal_possible)
         self.check = check
 
 
 class IllegalRefillTransition(Conflict):
-    default_message = "That refill can't move to that status from where it is now."
+    pass
 
 
 class DuplicateRenewal(Conflict):
-    default_message = "A renewal request for that prescription is already waiting."
+    pass
 
 
 # ------------------------------------------------------------------------------------------ views
@@ -167,13 +161,15 @@ class MedicationView:
 
 @dataclass(frozen=True)
 class RefillCheck:
-    """The refill rules' answer; `reason` is fit to show the patient whatever the outcome."""
+    """The refill rules' answer; `key` (a message id of `wording.catalogue`) and `data` say why
+    to the patient whatever the outcome."""
 
     prescription_id: int
     medication: str
     allowed: bool
     code: str  # ok | inactive | open_refill | expired | no_refills | too_soon
-    reason: str
+    key: str
+    data: Mapping[str, Any] = field(default_factory=dict)
     renewal_possible: bool = False
     earliest_refill_on: date | None = None
     open_refill_status: str | None = None
@@ -181,8 +177,7 @@ class RefillCheck:
 
 @dataclass(frozen=True)
 class StatusEventView:
-    status: str
-    status_text: str
+    status: str  # a refill status; `wording.catalogue.refill_status` says it
     at: datetime  # UTC
     local_at: datetime  # the pharmacy's wall clock
 
@@ -192,8 +187,7 @@ class RefillView:
     refill_id: int
     prescription_id: int
     medication: str
-    status: str
-    status_text: str
+    status: str  # see `StatusEventView.status`
     requested_at: datetime
     updated_at: datetime
     pharmacy: PharmacyView
@@ -228,54 +222,31 @@ def refill_eligibility(
 ) -> RefillCheck:
     """The refill rules, in the order a pharmacist would explain them."""
     label = _label(rx)
-    prescriber = rx.prescriber.display_name if rx.prescriber is not None else "your prescriber"
-
-    def refuse(
-        code: str, reason: str, *, earliest: date | None = None, open_status: str | None = None
-    ) -> RefillCheck:
-        return RefillCheck(
-            rx.id, label, False, code, reason, earliest_refill_on=earliest,
-            open_refill_status=open_status,
-        )  # fmt: skip
-
+    medication = {"medication": label}
     if not rx.active:
-        return refuse(
-            "inactive",
-            f"{label} is no longer an active prescription, so it can't be refilled. If you "
-            "still need it, please message your care team.",
-        )
+        return RefillCheck(rx.id, label, False, "inactive", key="refill.inactive", data=medication)
     if open_refill_status in OPEN_REFILL_STATUSES:
-        return refuse(
-            "open_refill",
-            f"A refill of {label} is already {REFILL_STATUS_TEXT[open_refill_status]}, so "
-            "there's no need to request another one.",
-            open_status=open_refill_status,
-        )
-    if rx.expires_on < today:
-        return _needs_new_prescription(
-            rx, label, prescriber, f"The prescription for {label} expired on "
-            f"{_day(rx.expires_on)}, so it can't be refilled.", "expired"
+        return RefillCheck(
+            rx.id, label, False, "open_refill", key="refill.already_open",
+            data={**medication, "status": open_refill_status},
+            open_refill_status=open_refill_status,
         )  # fmt: skip
+    if rx.expires_on < today:
+        return _needs_new_prescription(rx, label, "expired", expired_on=rx.expires_on)
     if rx.refills_remaining <= 0:
-        return _needs_new_prescription(
-            rx, label, prescriber, f"There are no refills left on {label}.", "no_refills"
-        )
+        return _needs_new_prescription(rx, label, "no_refills")
     earliest = earliest_refill_on(rx.last_filled_on, rx.days_supply, min_share_used)
     if earliest is not None and today < earliest:
-        return refuse(
-            "too_soon",
-            f"It's too soon to refill {label}: it was last filled on {_day(rx.last_filled_on)}. "
-            f"You can request a refill on or after {_day(earliest)}.",
-            earliest=earliest,
-        )
+        return RefillCheck(
+            rx.id, label, False, "too_soon", key="refill.too_soon",
+            data={**medication, "last_filled_on": rx.last_filled_on, "earliest": earliest},
+            earliest_refill_on=earliest,
+        )  # fmt: skip
     left = rx.refills_remaining
-    return RefillCheck(
-        rx.id,
-        label,
-        True,
-        "ok",
-        f"{label} can be refilled. {left} refill{'s' if left != 1 else ''} left.",
-    )
+    allowed = {**medication, "left": left}
+    if left == 1:
+        return RefillCheck(rx.id, label, True, "ok", key="refill.allowed_one", data=allowed)
+    return RefillCheck(rx.id, label, True, "ok", key="refill.allowed", data=allowed)
 
 
 def earliest_refill_on(
@@ -292,25 +263,24 @@ def earliest_refill_on(
     return last_filled_on + timedelta(days=days)
 
 
-def _needs_new_prescription(
-    rx: Prescription, label: str, prescriber: str, opening: str, code: str
-) -> RefillCheck:
+def _needs_new_prescription(rx: Prescription, label: str, code: str, **facts: Any) -> RefillCheck:
+    """Expired or out of refills: a renewal can help, unless the medication is controlled (then
+    only a visit can)."""
+    data = {"medication": label, "prescriber": rx.prescriber.display_name, **facts}
+    refuse = partial(
+        RefillCheck, rx.id, label, False, code, data=data, renewal_possible=not rx.controlled
+    )
+    if code == "expired":
+        if rx.controlled:
+            return refuse(key="refill.expired_needs_visit")
+        return refuse(key="refill.expired_renewable")
     if rx.controlled:
-        reason = (
-            f"{opening} Because it's a controlled medication, it can't be renewed online; "
-            f"{prescriber} needs to see you for a visit first. I can help you book one."
-        )
-        return RefillCheck(rx.id, label, False, code, reason, renewal_possible=False)
-    reason = f"{opening} I can send a renewal request to {prescriber}."
-    return RefillCheck(rx.id, label, False, code, reason, renewal_possible=True)
+        return refuse(key="refill.no_refills_needs_visit")
+    return refuse(key="refill.no_refills_renewable")
 
 
 def _label(rx: Prescription) -> str:
     return f"{rx.medication} {rx.strength}".strip()
-
-
-def _day(day: date | None) -> str:
-    return "" if day is None else f"{day:%A, %B} {day.day}"
 
 
 def _local_today(patient: Patient, now: datetime, fallback_zone: str | None = None) -> date:
@@ -319,21 +289,14 @@ def _local_today(patient: Patient, now: datetime, fallback_zone: str | None = No
     return now.astimezone(ZoneInfo(zone)).date() if zone else now.date()
 
 
-def _clean_text(text: object, *, limit: int, what: str) -> str:
-    """The text without control characters (`free_text.clean`), trimmed, at most `limit`."""
+def _clean_text(text: object) -> str | None:
+    """The text without control characters (`free_text.clean`), trimmed; None if not text.
+
+    Each caller refuses what it can't read, or what is longer than its limit, in its own words.
+    """
     if not isinstance(text, str):
-        raise InvalidInput(f"Sorry, I couldn't read that {what}.")
-    kept = free_text.clean(text).strip()
-    if len(kept) > limit:
-        raise InvalidInput(
-            f"Sorry, that {what} is too long ({len(kept):,} characters). Please keep it under "
-            f"{limit:,} characters."
-        )
-    return kept
-
-
-def _whose(actor: Actor, patient: Patient) -> str:
-    return "your" if actor.patient_id == patient.id else f"{patient.first_name}'s"
+        return None
+    return free_text.clean(text).strip()
 
 
 def _pharmacy_view(pharmacy: Pharmacy) -> PharmacyView:
@@ -373,7 +336,6 @@ def _refill_view(refill: RefillRequest) -> RefillView:
     history = tuple(
         StatusEventView(
             status=e.status,
-            status_text=REFILL_STATUS_TEXT[e.status],
             at=e.at,
             local_at=pharmacy.local(e.at),
         )
@@ -384,7 +346,6 @@ def _refill_view(refill: RefillRequest) -> RefillView:
         prescription_id=refill.prescription_id,
         medication=_label(refill.prescription),
         status=refill.status,
-        status_text=REFILL_STATUS_TEXT[refill.status],
         requested_at=refill.requested_at,
         updated_at=refill.updated_at,
         pharmacy=pharmacy,
@@ -439,7 +400,7 @@ def _owned_prescription(
         _claim(session, update(Prescription).where(*mine), Prescription.refills_remaining)
     rx = session.scalar(select(Prescription).where(*mine))
     if rx is None:
-        raise PrescriptionNotFound()
+        raise PrescriptionNotFound(key="medications.prescription_not_found")
     return rx
 
 
@@ -495,9 +456,15 @@ def find_medication(
     """
     now = _now(now)
     patient_id = _require_id(patient_id, "patient")
-    query = _clean_text(text, limit=MAX_QUERY_CHARS, what="medication name")
+    query = _clean_text(text)
+    if query is None:
+        raise InvalidInput(key="medications.name_unreadable")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(
+            key="medications.name_too_long", data={"length": len(query), "limit": MAX_QUERY_CHARS}
+        )
     if not query:
-        raise InvalidInput("Which medication do you mean? You can say its name.")
+        raise InvalidInput(key="medications.which")
     failure: PortalError | None = None
     with db.transaction() as session:
         patient = access.require(session, actor, patient_id, Capability.PRESCRIPTIONS, now=now)
@@ -507,10 +474,13 @@ def find_medication(
         matches = medications.match_medications(query, prescriptions)
         views = [_medication_view(rx, patient, today, latest.get(rx.id)) for rx in matches]
         if not views:
-            failure = _not_found(query, prescriptions, _whose(actor, patient))
+            yours = actor.patient_id == patient.id
+            failure = _not_found(query, prescriptions, None if yours else patient.first_name)
         elif len(views) > 1:
             failure = AmbiguousMedication(
-                "Which one do you mean: " + _or_list([v.label for v in views]) + "?", choices=views
+                key="medications.which_one",
+                data={"choices": [v.label for v in views]},
+                choices=views,
             )
         # The refusal messages list medications too, so every outcome is a disclosure.
         audit.record_disclosure(
@@ -524,20 +494,25 @@ def find_medication(
     return views[0]
 
 
-def _not_found(query: str, prescriptions: Sequence[Prescription], whose: str) -> NotFound:
+def _not_found(
+    query: str, prescriptions: Sequence[Prescription], first_name: str | None
+) -> NotFound:
+    """No match: the patient's own list (or, `first_name`, a family member's) is named."""
     active = [_label(rx) for rx in prescriptions if rx.active]
+    if first_name is None:
+        if not active:
+            return MedicationNotFound(key="medications.none_active_yours")
+        return MedicationNotFound(
+            key="medications.not_listed_yours", data={"query": query, "medications": active}
+        )
     if not active:
-        return MedicationNotFound(f"I don't see any active prescriptions on {whose} record.")
+        return MedicationNotFound(
+            key="medications.none_active_theirs", data={"first_name": first_name}
+        )
     return MedicationNotFound(
-        f'I couldn\'t find "{query[:60]}" on {whose} medication list. {whose.capitalize()} '
-        f"current medications are: {', '.join(active)}."
+        key="medications.not_listed_theirs",
+        data={"query": query, "first_name": first_name, "medications": active},
     )
-
-
-def _or_list(items: Sequence[str]) -> str:
-    if len(items) <= 2:
-        return " or ".join(items)
-    return ", ".join(items[:-1]) + f", or {items[-1]}"
 
 
 # ------------------------------------------------------------------------------- refill services
@@ -666,11 +641,11 @@ def _pickup_pharmacy(
     if pharmacy_id is not None:
         chosen = session.get(Pharmacy, pharmacy_id)
         if chosen is None:
-            raise PharmacyNotFound()
+            raise PharmacyNotFound(key="pharmacy.not_found")
         return chosen
     pharmacy = rx.pharmacy or patient.preferred_pharmacy
     if pharmacy is None:
-        raise NoPickupPharmacy()
+        raise NoPickupPharmacy(key="pharmacy.none_on_file")
     return pharmacy
 
 
@@ -685,17 +660,17 @@ def advance_refill(
     now = _now(now)
     refill_id = _require_id(refill_id, "refill")
     if not isinstance(new_status, str) or new_status not in REFILL_TRANSITIONS:
-        raise InvalidInput(f"Unknown refill status {str(new_status)[:20]!r}.")
+        raise InvalidInput(key="refill.unknown_status", data={"status": str(new_status)[:20]})
     with db.transaction() as session:
         claimed = update(RefillRequest).where(RefillRequest.id == refill_id)
         _claim(session, claimed, RefillRequest.status)
         refill = session.get(RefillRequest, refill_id)
         if refill is None:
-            raise RefillNotFound()
+            raise RefillNotFound(key="refill.not_found")
         if new_status not in REFILL_TRANSITIONS[refill.status]:
             raise IllegalRefillTransition(
-                f"A refill that is {REFILL_STATUS_TEXT[refill.status]} can't become "
-                f"{REFILL_STATUS_TEXT[new_status]}."
+                key="refill.illegal_transition",
+                data={"status": refill.status, "new_status": new_status},
             )
         rx = refill.prescription
         if new_status == "picked_up":
@@ -738,8 +713,9 @@ def refill_status(
     patient_id = _require_id(patient_id, "patient")
     if prescription_id is not None:
         prescription_id = _require_id(prescription_id, "prescription")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
-        raise InvalidInput("Please ask for between 1 and 100 refills.")
+    usable = isinstance(limit, int) and not isinstance(limit, bool)
+    if not usable or not 1 <= limit <= MAX_REFILLS_LISTED:
+        raise InvalidInput(key="refill.limit", data={"most": MAX_REFILLS_LISTED})
     with db.transaction() as session:
         access.require(session, actor, patient_id, Capability.PRESCRIPTIONS, now=now)
         query = select(RefillRequest).where(RefillRequest.patient_id == patient_id)
@@ -770,15 +746,11 @@ def _renewal_refusal(
     label: str, prescriber: str, *, active: bool, controlled: bool
 ) -> RenewalNotAllowed | None:
     if not active:
-        return RenewalNotAllowed(
-            f"{label} is no longer an active prescription, so it can't be renewed online. "
-            "Please message your care team if you still need it."
-        )
+        return RenewalNotAllowed(key="renewal.inactive", data={"medication": label})
     if controlled:
         return RenewalNotAllowed(
-            f"{label} is a controlled medication, so it can't be renewed online. "
-            f"{prescriber} needs to see you for a visit before writing a new prescription. "
-            "I can help you book an appointment.",
+            key="renewal.controlled",
+            data={"medication": label, "prescriber": prescriber},
             needs_visit=True,
         )
     return None
@@ -797,7 +769,7 @@ def request_renewal(
     now = _now(now)
     patient_id = _require_id(patient_id, "patient")
     prescription_id = _require_id(prescription_id, "prescription")
-    cleaned_note = _clean_text(note, limit=MAX_NOTE_CHARS, what="note") if note else ""
+    cleaned_note = _clean_note(note) if note else ""
     if cleaned_note:
         _refuse_emergency(cleaned_note, actor.channel)
     with db.transaction() as session:
@@ -815,10 +787,13 @@ def request_renewal(
             )
         )
         if pending is not None:
-            asked_on = _local_today(patient, pending.requested_at)
             raise DuplicateRenewal(
-                f"You already asked for {label} to be renewed on {_day(asked_on)}. It's waiting "
-                f"in {prescriber}'s queue, so there's no need to ask again."
+                key="renewal.already_waiting",
+                data={
+                    "medication": label,
+                    "prescriber": prescriber,
+                    "asked_on": _local_today(patient, pending.requested_at),
+                },
             )
         renewal = RenewalRequest(
             prescription=rx,
@@ -854,6 +829,17 @@ def request_renewal(
     return view
 
 
+def _clean_note(note: object) -> str:
+    cleaned = _clean_text(note)
+    if cleaned is None:
+        raise InvalidInput(key="renewal.note_unreadable")
+    if len(cleaned) > MAX_NOTE_CHARS:
+        raise InvalidInput(
+            key="renewal.note_too_long", data={"length": len(cleaned), "limit": MAX_NOTE_CHARS}
+        )
+    return cleaned
+
+
 def _refuse_emergency(text: str, channel: str) -> None:
     """A note read later by a prescriber must not be where an emergency is said."""
     finding = safety.detect(text)
@@ -875,14 +861,20 @@ def list_pharmacies(db: Database) -> list[PharmacyView]:
 
 def find_pharmacy(db: Database, text: str) -> PharmacyView:
     """The pharmacy `text` names ("main pharmacy", "the one at Darnall", its code)."""
-    query = _clean_text(text, limit=MAX_QUERY_CHARS, what="pharmacy name")
+    query = _clean_text(text)
+    if query is None:
+        raise InvalidInput(key="pharmacy.name_unreadable")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(
+            key="pharmacy.name_too_long", data={"length": len(query), "limit": MAX_QUERY_CHARS}
+        )
     words = [
         w
         for w in normalise(query, possessives=True).split()
         if w not in _PHARMACY_FILLER and len(w) >= 3
     ]
     if not words:
-        raise InvalidInput("Which pharmacy would you like? You can say its name.")
+        raise InvalidInput(key="pharmacy.which")
     with db.transaction() as session:
         places = {
             clinic.id: f"{clinic.name} {clinic.facility} {clinic.city}"
@@ -895,15 +887,12 @@ def find_pharmacy(db: Database, text: str) -> PharmacyView:
     best = max((score for _, score in scored), default=0.0)
     if best < 0.5:
         raise PharmacyNotFound(
-            "Sorry, I couldn't find that pharmacy. The pharmacies are: "
-            + ", ".join(view.name for view, _ in scored)
-            + "."
+            key="pharmacy.not_found_among", data={"pharmacies": [view.name for view, _ in scored]}
         )
     found = [view for view, score in scored if score >= best - 0.01]
     if len(found) > 1:
         raise AmbiguousPharmacy(
-            "Which pharmacy do you mean: " + _or_list([v.name for v in found]) + "?",
-            choices=found,
+            key="pharmacy.which_one", data={"choices": [v.name for v in found]}, choices=found
         )
     return found[0]
 

@@ -35,28 +35,12 @@ R = TypeVar("R", LabResult, Report)  # a dated clinical record the patient reads
 NOT_REVIEWED = "not yet reviewed by your care team"
 MAX_LIMIT = 100
 MAX_QUERY_CHARS = 200
-FLAG_TEXT = {
-    "normal": "normal",
-    "high": "high",
-    "low": "low",
-    "critical_high": "critically high",
-    "critical_low": "critically low",
-    "abnormal": "abnormal",
-}
 KIND_TEXT = {
     "lab": "lab results",
     "radiology": "radiology report",
     "pathology": "pathology report",
     "clinical_note": "visit note",
 }
-# How to get a copy of the immunization record. Kept as data: the wording is reviewed by the
-# clinic, not the code.
-# Source: the MHS GENESIS Patient Portal guide, "Immunizations": the official immunization
-# record for school, work or travel is downloaded from the portal itself.
-OFFICIAL_RECORD_STEPS = (
-    "For school, work or travel, download the official immunization record from the patient "
-    "portal: sign in, open Health Record, then Immunizations, and choose Download (or Print).",
-)
 
 
 @dataclass(frozen=True)
@@ -146,8 +130,7 @@ class LabResultView:
     value: str
     unit: str | None
     reference_range: str | None  # "70 to 99", "less than 200"
-    flag: str
-    flag_text: str
+    flag: str  # normal | high | low | critical_high | critical_low | abnormal (see wording)
     collected_at: datetime
     collected_on: date  # the patient's local date
     resulted_at: datetime | None
@@ -189,7 +172,6 @@ class ImmunizationView:
 class ImmunizationRecordView:
     patient_first_name: str
     immunizations: tuple[ImmunizationView, ...]
-    official_record_steps: tuple[str, ...] = OFFICIAL_RECORD_STEPS
 
 
 # ----------------------------------------------------------------------------- what people say
@@ -464,7 +446,6 @@ def _lab_view(r: LabResult, zone: ZoneInfo) -> LabResultView:
         unit=r.unit,
         reference_range=reference_range(r.reference_low, r.reference_high, r.reference_text),
         flag=r.flag,
-        flag_text=FLAG_TEXT.get(r.flag, r.flag.replace("_", " ")),
         collected_at=r.collected_at,
         collected_on=r.collected_at.astimezone(zone).date(),
         resulted_at=r.resulted_at,

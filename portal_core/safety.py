@@ -42,8 +42,9 @@ Threats of violence against the writer are `medical` (911); the writer's wish to
 else is `crisis` (the crisis line takes those calls, and its message includes 911). "kys"
 ("kill yourself") is abuse aimed at someone else and is not treated as a crisis of the writer.
 
-`emergency_response()` is the one place the patient-facing wording lives, and `raise_alert()`
-records the detection (audit entry and care-team alert) in one transaction.
+What is said to the person is the wording floor's (`wording.catalogue.emergency_response` and
+`emergency_contacts`), and `raise_alert()` records the detection (audit entry and care-team alert)
+in one transaction.
 """
 
 from __future__ import annotations
@@ -576,6 +577,11 @@ def context_cue(text: str, kind: str) -> str | None:
 
 # ------------------------------------------------------------------ what to say, and the alert
 
+# What is said is the wording floor's (`wording.catalogue.emergency_response`, its `safety.*`
+# messages, and `emergency_contacts` for the web chat's tap-to-call links). These copies remain
+# only for `messaging.EmergencyInMessage.for_channel`, which still builds its sentence here; when
+# it carries a message id instead, they and `emergency_response` go.
+# tests/wording/test_domain_wording.py keeps them word for word the catalogue's until then.
 _RESPONSES = {
     ("medical", "voice"): (
         "This sounds like a medical emergency. Please hang up and dial 911 now. "
@@ -598,27 +604,8 @@ _RESPONSES = {
 }
 
 
-# Where each kind of emergency sends a person, as links a phone can follow (the web chat's
-# tap-to-call buttons); the numbers are the ones `_RESPONSES` names.
-_CONTACTS = {
-    "medical": (("Call 911", "tel:911"),),
-    "crisis": (
-        ("Call 988, then press 1", "tel:988"),
-        ("Text 838255", "sms:838255"),
-        ("Call 911", "tel:911"),
-    ),
-}
-
-
-def emergency_contacts(kind: str) -> list[dict[str, str]]:
-    """The calls (and text) an emergency answer offers, as `{"label", "href"}` links."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown emergency kind {kind!r}")
-    return [{"label": label, "href": href} for label, href in _CONTACTS[kind]]
-
-
 def emergency_response(kind: str, channel: str) -> str:
-    """The words said to the person, in plain text; voice differs only in how to dial."""
+    """Transitional (see `_RESPONSES`): the catalogue's `safety.<kind>` sentence."""
     if kind not in KINDS:
         raise ValueError(f"unknown emergency kind {kind!r}")
     if channel not in CHANNELS:

@@ -21,13 +21,14 @@ because the domain may not import this floor; the same test keeps their facts in
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from portal_core import contacts, scheduling
 from portal_core.config import Settings, load_settings
 from portal_core.errors import PortalError, Unavailable
+from wording import codes
 from wording.speech import cardinal
 
 CHANNELS = ("web", "sms", "voice")
@@ -63,6 +64,11 @@ FACTS: Mapping[str, str] = {
     "renewal_business_days": cardinal(3),
     # What the SMS program calls itself in its carrier keyword answers (CTIA).
     "service_name": "Genesis Assist",
+    # The emergency answers' numbers, as said and as dialled (wording/codes.py links them).
+    "emergency_number": "911",
+    # Source: Veterans and Military Crisis Line: dial 988 then press 1, or text 838255.
+    "crisis_line": "988",
+    "crisis_text": "838255",
 }
 
 
@@ -406,6 +412,144 @@ MESSAGES: Mapping[str, Message] = {
         "Please give me at most {most} choices of days; the clinic will work with you on the "
         "details."
     ),
+    # --- Prescriptions, results and emergencies (portal_core/prescriptions.py, records.py,
+    # safety.py raise or return these ids with data; wording/codes.py names the codes' words)
+    # A refill's status (a view carries the code; `{status:refill_status}` says it)
+    "refill.status.requested": Message("requested"),
+    "refill.status.in_progress": Message("being filled"),
+    "refill.status.ready": Message("ready for pickup"),
+    "refill.status.picked_up": Message("picked up"),
+    "refill.status.cancelled": Message("cancelled"),
+    # The refill rules' answers (prescriptions.refill_eligibility), in a pharmacist's order
+    "refill.inactive": Message(
+        "{medication} is no longer an active prescription, so it can't be refilled. If you "
+        "still need it, please message your care team."
+    ),
+    "refill.already_open": Message(
+        "A refill of {medication} is already {status:refill_status}, so there's no need to "
+        "request another one."
+    ),
+    "refill.expired_renewable": Message(
+        "The prescription for {medication} expired on {expired_on:%A, %B %-d}, so it can't be "
+        "refilled. I can send a renewal request to {prescriber}."
+    ),
+    "refill.expired_needs_visit": Message(
+        "The prescription for {medication} expired on {expired_on:%A, %B %-d}, so it can't be "
+        "refilled. Because it's a controlled medication, it can't be renewed online; "
+        "{prescriber} needs to see you for a visit first. I can help you book one."
+    ),
+    "refill.no_refills_renewable": Message(
+        "There are no refills left on {medication}. I can send a renewal request to {prescriber}."
+    ),
+    "refill.no_refills_needs_visit": Message(
+        "There are no refills left on {medication}. Because it's a controlled medication, it "
+        "can't be renewed online; {prescriber} needs to see you for a visit first. I can help "
+        "you book one."
+    ),
+    "refill.too_soon": Message(
+        "It's too soon to refill {medication}: it was last filled on "
+        "{last_filled_on:%A, %B %-d}. You can request a refill on or after {earliest:%A, %B %-d}."
+    ),
+    "refill.allowed": Message("{medication} can be refilled. {left} refills left."),
+    "refill.allowed_one": Message("{medication} can be refilled. {left} refill left."),
+    "refill.not_found": Message("Sorry, I couldn't find that refill request."),
+    "refill.unknown_status": Message("Unknown refill status {status!r}."),
+    "refill.illegal_transition": Message(
+        "A refill that is {status:refill_status} can't become {new_status:refill_status}."
+    ),
+    "refill.limit": Message("Please ask for between 1 and {most} refills."),
+    "medications.prescription_not_found": Message(
+        "Sorry, I couldn't find that prescription on the record."
+    ),
+    "medications.name_unreadable": Message("Sorry, I couldn't read that medication name."),
+    "medications.name_too_long": Message(
+        "Sorry, that medication name is too long ({length:,} characters). Please keep it under "
+        "{limit:,} characters."
+    ),
+    "medications.which": Message("Which medication do you mean? You can say its name."),
+    "medications.which_one": Message("Which one do you mean: {choices:or}?"),
+    "medications.none_active_yours": Message(
+        "I don't see any active prescriptions on your record."
+    ),
+    "medications.none_active_theirs": Message(
+        "I don't see any active prescriptions on {first_name}'s record."
+    ),
+    "medications.not_listed_yours": Message(
+        'I couldn\'t find "{query:.60}" on your medication list. Your current medications are: '
+        "{medications:list}."
+    ),
+    "medications.not_listed_theirs": Message(
+        "I couldn't find \"{query:.60}\" on {first_name}'s medication list. {first_name}'s "
+        "current medications are: {medications:list}."
+    ),
+    "renewal.inactive": Message(
+        "{medication} is no longer an active prescription, so it can't be renewed online. "
+        "Please message your care team if you still need it."
+    ),
+    "renewal.controlled": Message(
+        "{medication} is a controlled medication, so it can't be renewed online. {prescriber} "
+        "needs to see you for a visit before writing a new prescription. I can help you book an "
+        "appointment."
+    ),
+    "renewal.already_waiting": Message(
+        "You already asked for {medication} to be renewed on {asked_on:%A, %B %-d}. It's "
+        "waiting in {prescriber}'s queue, so there's no need to ask again."
+    ),
+    "renewal.note_unreadable": Message("Sorry, I couldn't read that note."),
+    "renewal.note_too_long": Message(
+        "Sorry, that note is too long ({length:,} characters). Please keep it under {limit:,} "
+        "characters."
+    ),
+    "pharmacy.not_found": Message(
+        "Sorry, I couldn't find that pharmacy. Which pharmacy would you like?"
+    ),
+    "pharmacy.not_found_among": Message(
+        "Sorry, I couldn't find that pharmacy. The pharmacies are: {pharmacies:list}."
+    ),
+    "pharmacy.none_on_file": Message(
+        "Which pharmacy would you like to pick it up from? There's no pharmacy on file for this "
+        "prescription yet."
+    ),
+    "pharmacy.which": Message("Which pharmacy would you like? You can say its name."),
+    "pharmacy.which_one": Message("Which pharmacy do you mean: {choices:or}?"),
+    "pharmacy.name_unreadable": Message("Sorry, I couldn't read that pharmacy name."),
+    "pharmacy.name_too_long": Message(
+        "Sorry, that pharmacy name is too long ({length:,} characters). Please keep it under "
+        "{limit:,} characters."
+    ),
+    # A lab result's flag (a view carries the code; `result_flag` says it)
+    "results.flag.normal": Message("normal"),
+    "results.flag.high": Message("high"),
+    "results.flag.low": Message("low"),
+    "results.flag.critical_high": Message("critically high"),
+    "results.flag.critical_low": Message("critically low"),
+    "results.flag.abnormal": Message("abnormal"),
+    # Source: the MHS GENESIS Patient Portal guide, "Immunizations": the official immunization
+    # record for school, work or travel is downloaded from the portal itself.
+    "immunizations.official_record": Message(
+        "For school, work or travel, download the official immunization record from the patient "
+        "portal: sign in, open Health Record, then Immunizations, and choose Download (or Print)."
+    ),
+    # What is said when an emergency or a crisis is detected (portal_core.safety finds it);
+    # `web` and `sms` read the text, and a caller hears how to dial.
+    "safety.medical": Message(
+        "This sounds like a medical emergency. Call {emergency_number} now, or go to the nearest "
+        "emergency room. This service cannot send help.",
+        voice="This sounds like a medical emergency. Please hang up and dial {emergency_number} "
+        "now. This service cannot send help.",
+    ),
+    "safety.crisis": Message(
+        "You are not alone, and help is available right now. Contact the Veterans and Military "
+        "Crisis Line: dial {crisis_line}, then press 1, or text {crisis_text}. If you are in "
+        "immediate danger, call {emergency_number}.",
+        voice="You are not alone, and help is available right now. Please hang up and dial "
+        "{crisis_line}, then press 1, to reach the Veterans and Military Crisis Line, or text "
+        "{crisis_text}. If you are in immediate danger, dial {emergency_number}.",
+    ),
+    # The web chat's tap-to-call buttons under an emergency answer (wording/codes.py links them)
+    "safety.call_emergency": Message("Call {emergency_number}"),
+    "safety.call_crisis_line": Message("Call {crisis_line}, then press 1"),
+    "safety.text_crisis_line": Message("Text {crisis_text}"),
     # SMS keywords (channel_state/opt_out.py), as US carriers (CTIA) require
     "sms.help": Message(
         "{service_name}, the MHS GENESIS patient portal assistant. For help, call the MHS "
@@ -430,6 +574,42 @@ MESSAGES: Mapping[str, Message] = {
 def with_article(noun: str) -> str:
     """'a wellness exam', 'an intake': English's indefinite article before a noun."""
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+def or_list(items: Sequence[str]) -> str:
+    """'a or b', 'a, b, or c': a choice among names (`{choices:or}` in a template)."""
+    if len(items) <= 2:
+        return " or ".join(items)
+    return ", ".join(items[:-1]) + f", or {items[-1]}"
+
+
+def refill_status(status: str, channel: str = "web") -> str:
+    """A refill's status code in words ('in_progress' -> 'being filled')."""
+    return render(codes.REFILL_STATUS[status], channel)
+
+
+def result_flag(flag: str, channel: str = "web") -> str:
+    """A lab result's flag in words ('critical_high' -> 'critically high'); a flag the catalogue
+    doesn't know yet is said as its code reads."""
+    key = codes.RESULT_FLAG.get(flag)
+    return render(key, channel) if key else flag.replace("_", " ")
+
+
+def emergency_response(kind: str, channel: str) -> str:
+    """What is said when `kind` of emergency (`portal_core.safety.KINDS`) is detected."""
+    if kind not in codes.EMERGENCY:
+        raise ValueError(f"unknown emergency kind {kind!r}")
+    return render(codes.EMERGENCY[kind], channel)
+
+
+def emergency_contacts(kind: str, channel: str = "web") -> list[dict[str, str]]:
+    """The calls (and text) an emergency answer offers, as `{"label", "href"}` links."""
+    if kind not in codes.EMERGENCY_CONTACTS:
+        raise ValueError(f"unknown emergency kind {kind!r}")
+    return [
+        {"label": render(key, channel), "href": href.format(**FACTS)}
+        for key, href in codes.EMERGENCY_CONTACTS[kind]
+    ]
 
 
 def say_error(error: PortalError | Unavailable, channel: str = "web") -> str:
@@ -467,4 +647,22 @@ def render(
     facts: dict[str, Any] = dict(FACTS)
     if fields(template) & RULE_FACTS:
         facts.update(rule_facts(settings or load_settings()))
-    return template.format(**{**facts, **values})
+    return _Formatter(channel).format(template, **{**facts, **values})
+
+
+class _Formatter(string.Formatter):
+    """`str.format`, plus the few specs the domain's data needs to become words: a list of names
+    as a choice (`{choices:or}`) or as a list (`{names:list}`), and a refill's status code
+    (`{status:refill_status}`), in the channel's words."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, (list, tuple)) and format_spec == "or":
+            return or_list(value)
+        if isinstance(value, (list, tuple)) and format_spec == "list":
+            return ", ".join(value)
+        if isinstance(value, str) and format_spec == "refill_status":
+            return refill_status(value, self.channel)
+        return super().format_field(value, format_spec)

@@ -880,7 +880,10 @@ def lab_result_speech(result: LabResultView, *, today: date | None = None) -> st
         else:
             sentences.append("That is normal.")
     else:
-        sentences.append(f"That is {speak(result.flag_text).rstrip('.')}.")
+        # Imported here: the catalogue imports this module (numbers in words) at load time.
+        from wording.catalogue import result_flag
+
+        sentences.append(f"That is {speak(result_flag(result.flag, 'voice')).rstrip('.')}.")
         if reference and numeric:
             sentences.append(f"The normal range is {_range_words(reference, result.unit)}.")
     if reference and not numeric:

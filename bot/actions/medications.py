@@ -27,7 +27,7 @@ from bot.actions.task_form import (
 from portal_core import people, prescriptions
 from portal_core.errors import PortalError, RefillNotAllowed
 from portal_core.proxy import Capability
-from wording.catalogue import render, say_error
+from wording.catalogue import refill_status, render, say_error
 
 
 def _actor(tracker: Tracker) -> Any:
@@ -179,12 +179,11 @@ class ValidateRefillForm(MedicationChoice, TaskFormValidator):
         )
         if check.allowed:
             return {}
+        reason = render(check.key, **check.data)
         if not check.renewal_possible:
-            dispatcher.utter_message(text=check.reason)
+            dispatcher.utter_message(text=reason)
             return {"task_abandoned": True}
-        dispatcher.utter_message(
-            text=f"{check.reason} Shall I?", buttons=[_renewal_button(med.name)]
-        )
+        dispatcher.utter_message(text=f"{reason} Shall I?", buttons=[_renewal_button(med.name)])
         return {"task_abandoned": True, "offer": _renewal_offer(tracker, med.name)}
 
     def extract_pharmacy(
@@ -346,7 +345,7 @@ class ActionRequestRefill(TaskAction[prescriptions.RefillView]):
                 "refill.done",
                 number=view.refill_id,
                 medication=view.medication,
-                status=view.status_text,
+                status=view.status,
                 pharmacy=view.pharmacy.name,
                 phone=view.pharmacy.phone,
                 left=left,
@@ -403,7 +402,8 @@ class ActionRefillStatus(TaskAction[list[prescriptions.RefillView]]):
             last = refill.history[-1] if refill.history else None
             when = render("refill.since", at=last.local_at) if last else ""
             lines.append(
-                f"- {refill.medication}: {refill.status_text}{when} ({refill.pharmacy.name})"
+                f"- {refill.medication}: {refill_status(refill.status)}{when} "
+                f"({refill.pharmacy.name})"
             )
         heading = render("refill.recent_heading", whose=whose(turn.tracker))
         turn.say(f"{heading}\n" + "\n".join(lines))

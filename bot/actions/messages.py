@@ -19,9 +19,9 @@ from bot.actions.conversation import (
     speaker_or_error,
 )
 from bot.actions.task_form import TaskFormValidator, look_up, subject_id
-from portal_core import messaging, people, safety
+from portal_core import messaging, people
 from portal_core.errors import PortalError
-from wording.catalogue import render
+from wording.catalogue import emergency_response, render
 
 MAX_BODY = messaging.MAX_BODY_CHARS
 
@@ -156,6 +156,6 @@ class ActionSendMessage(TaskAction[messaging.SentMessageView]):
     def refused(self, turn: TaskTurn, error: Exception) -> list[EventType]:
         """A message that describes an emergency is not filed: the emergency answer is given."""
         if isinstance(error, messaging.EmergencyInMessage):
-            turn.say(safety.emergency_response(error.finding.kind, turn.channel))
+            turn.say(emergency_response(error.finding.kind, turn.channel))
             return []
         return super().refused(turn, error)

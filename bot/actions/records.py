@@ -14,7 +14,7 @@ from bot.actions.follow_up import offer
 from bot.actions.task_form import TaskFormValidator
 from portal_core import people, records
 from wording import speech
-from wording.catalogue import render
+from wording.catalogue import render, result_flag
 
 MAX_LISTED = 6
 
@@ -38,7 +38,7 @@ def lab_line(result: records.LabResultView) -> str:
         if result.reference_range
         else ""
     )
-    parts = [f"{result.test_name}: {result.value}{unit}{reference}, {result.flag_text}"]
+    parts = [f"{result.test_name}: {result.value}{unit}{reference}, {result_flag(result.flag)}"]
     parts.append(render("results.collected", on=result.collected_on))
     if result.source_text:
         parts.append(result.source_text)
@@ -139,7 +139,7 @@ def results_table(heading: str, labs: list[records.LabResultView]) -> dict[str, 
             "unit": r.unit or "",
             "range": r.reference_range or "",
             "flag": r.flag,
-            "flag_text": r.flag_text,
+            "flag_text": result_flag(r.flag),
             "collected": f"{r.collected_on:%b %-d, %Y}",
             "source": r.source_text or "",
             "reviewed": r.reviewed,
@@ -168,7 +168,7 @@ class ActionImmunizationRecords(TaskAction[records.ImmunizationRecordView]):
         ]
         body = "\n".join(lines) if lines else render("immunizations.none")
         turn.say(render("immunizations.heading", first_name=view.patient_first_name) + f"\n{body}")
-        turn.say(" ".join(view.official_record_steps))
+        turn.say(render("immunizations.official_record"))
         return []
 
 

@@ -13,6 +13,7 @@ from bot.actions.base import ConversationAction, Turn
 from bot.actions.conversation import channel_of, latest_text, speaker_or_error
 from bot.actions.task_form import reset_task_slots
 from portal_core import safety
+from wording.catalogue import emergency_contacts, emergency_response
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,8 @@ class ActionEmergency(ConversationAction):
         # The answer goes out before anything that could fail (database, alerting).
         payload: dict[str, Any] = {"emergency": kind}
         if channel == "web":  # the widget's banner offers these as tap-to-call links
-            payload["contacts"] = safety.emergency_contacts(kind)
-        turn.say(text=safety.emergency_response(kind, channel), json_message=payload)
+            payload["contacts"] = emergency_contacts(kind, channel)
+        turn.say(text=emergency_response(kind, channel), json_message=payload)
         speaker, _ = speaker_or_error(turn.tracker)
         if speaker is not None and finding is not None:
             try:

@@ -44,7 +44,6 @@ from bot.channels.twilio_common import (
 from channel_state import conversations, opt_out, turns
 from channel_state.conversations import Choice
 from channel_state.opt_out import Keyword
-from portal_core import safety
 from wording import catalogue, sms
 
 log = logging.getLogger(__name__)
@@ -118,9 +117,9 @@ def _say_custom(custom: dict[str, Any], out: Rendered) -> None:
     kind = custom.get("emergency")
     if isinstance(kind, str):
         try:
-            words = safety.emergency_response(kind, CHANNEL)
+            words = catalogue.emergency_response(kind, CHANNEL)
         except ValueError:
-            words = safety.emergency_response("medical", CHANNEL)
+            words = catalogue.emergency_response("medical", CHANNEL)
         if _squashed(words) not in _squashed(" ".join(out.texts)):
             out.texts.insert(0, words)
         return

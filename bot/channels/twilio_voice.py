@@ -54,14 +54,14 @@ from bot.channels.twilio_common import (
 from bot.tracker_store import TurnState, take_saved_state
 from channel_state import conversations, turns
 from channel_state.conversations import Choice
-from portal_core import clinics, identity, prescriptions, safety
+from portal_core import clinics, identity, prescriptions
 from portal_core.config import load_settings
 from portal_core.database import Database
 from portal_core.errors import InvalidInput
 from understanding import medications, numbers
 from understanding.text import normalise
 from wording import speech
-from wording.catalogue import render
+from wording.catalogue import emergency_response, render
 from wording.speech import Pause, Speech
 
 log = logging.getLogger(__name__)
@@ -269,9 +269,9 @@ def read_turn(messages: Messages) -> Reply:
 
 def _emergency_words(kind: str) -> str:
     try:
-        return safety.emergency_response(kind, CHANNEL)
+        return emergency_response(kind, CHANNEL)
     except ValueError:
-        return safety.emergency_response("medical", CHANNEL)
+        return emergency_response("medical", CHANNEL)
 
 
 def _choice(button: dict[str, Any]) -> Choice:

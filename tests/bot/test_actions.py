@@ -22,6 +22,7 @@ from portal_core.database import Database
 from portal_core.models import Appointment, AppointmentRequest, CareTeamAlert, Clinic, Patient
 from tests.bot.harness import Conversation
 from wording import speech
+from wording.catalogue import emergency_contacts
 
 
 def patient_id(db: Database, first: str, last: str) -> int:
@@ -237,7 +238,7 @@ def test_sms_and_voice_replies_carry_no_web_payload(action_portal: Database, cha
     assert answer["custom"] == {"emergency": "medical"}
     web.user("i cant breathe and my chest hurts", intent="emergency")
     banner = web.run(ActionEmergency())[0]["custom"]
-    assert banner == {"emergency": "medical", "contacts": safety.emergency_contacts("medical")}
+    assert banner == {"emergency": "medical", "contacts": emergency_contacts("medical")}
 
 
 def test_a_controlled_renewal_is_refused_in_the_services_words(action_portal: Database) -> None:

@@ -27,7 +27,6 @@ from bot.channels.twilio_common import TRY_AGAIN, TwilioSettings, TwilioWebhook
 from bot.channels.twilio_sms import TwilioSmsInput
 from channel_state import opt_out
 from channel_state.models import SmsOptOut, WebhookDelivery
-from portal_core import safety
 from portal_core.database import Database
 from portal_core.models import AuditEvent
 from portal_core.seed import DemoIdentityRow
@@ -44,7 +43,7 @@ from tests.bot.twilio_clients import (
 )
 from tests.bot.twilio_fakes import FakeRasa, sanic_request
 from wording import sms
-from wording.catalogue import render
+from wording.catalogue import emergency_response, render
 
 PATH = SMS_PATH
 APP = Sanic("twilio_sms_tests")
@@ -335,12 +334,12 @@ def test_an_emergency_payload_alone_is_still_said_in_words_first(db: Database) -
     )
     _, body = post(make_channel(db), signed_request(twilio_form("I want to die")), rasa)
     parts = messages_in(body)
-    crisis = safety.emergency_response("crisis", "sms")
+    crisis = emergency_response("crisis", "sms")
     assert "\n".join(parts).startswith(sms.gsm_friendly(crisis).split(".")[0])
 
 
 def test_an_emergency_said_by_the_bot_is_not_repeated(db: Database) -> None:
-    words = safety.emergency_response("medical", "sms")
+    words = emergency_response("medical", "sms")
     rasa = FakeRasa(reply=lambda m: [{"text": words}, {"custom": {"emergency": "medical"}}])
     _, body = post(make_channel(db), signed_request(twilio_form("chest pain")), rasa)
     joined = " ".join(messages_in(body))

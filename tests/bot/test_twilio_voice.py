@@ -32,14 +32,14 @@ from bot.channels.twilio_voice import TRY_AGAIN, TwilioVoiceInput, VoiceSettings
 from channel_state import conversations, deliveries
 from channel_state.conversations import Choice
 from channel_state.models import WebhookDelivery
-from portal_core import identity, safety
+from portal_core import identity
 from portal_core.database import Database
 from portal_core.models import VerifiedSession
 from tests.bot.stack import TWILIO_TEST_PUBLIC_URL, TWILIO_TEST_TOKEN, Stack
 from tests.bot.twilio_clients import demo_identity
 from tests.bot.twilio_fakes import FakeRasa, Reply, sanic_request
 from tests.factories import make_clinic, make_patient, make_pharmacy
-from wording.catalogue import render
+from wording.catalogue import emergency_response, render
 
 TOKEN = TWILIO_TEST_TOKEN
 PUBLIC = TWILIO_TEST_PUBLIC_URL
@@ -353,7 +353,7 @@ def test_an_empty_answer_is_asked_again_without_bothering_the_bot(db: Database) 
 
 @pytest.mark.parametrize("kind", ["medical", "crisis"])
 def test_an_emergency_is_said_and_the_call_ends_without_menus(db: Database, kind: str) -> None:
-    words = safety.emergency_response(kind, "voice")
+    words = emergency_response(kind, "voice")
     caller = Caller(make_channel(db))
     caller.rasa.reply = says({"text": words}, {"custom": {"emergency": kind}})
     root = caller.answer(SpeechResult="I can't breathe")

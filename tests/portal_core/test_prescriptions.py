@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -20,6 +21,7 @@ from portal_core.errors import (
     AccessDenied,
     InvalidInput,
     NotFound,
+    PortalError,
     RefillNotAllowed,
     RenewalNotAllowed,
 )
@@ -52,6 +54,7 @@ from tests.factories import (
     make_provider,
     stored,
 )
+from wording.catalogue import render, say_error
 
 # Wednesday 25 November 2026, 15:00 UTC: 09:00 at the clinic in Texas.
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
@@ -232,8 +235,8 @@ def test_a_vague_description_lists_the_choices(db: Database, world: World) -> No
         )
     choices = {c.prescription_id for c in err.value.choices}
     assert choices == {world.rx["lisinopril"], world.rx["amlodipine"]}
-    assert "Lisinopril 10 mg" in err.value.user_message
-    assert "Amlodipine 5 mg" in err.value.user_message
+    assert "Lisinopril 10 mg" in say_error(err.value)
+    assert "Amlodipine 5 mg" in say_error(err.value)
     assert actions(db, world.patient) == [("find_medication", "no_match")]
 
 
@@ -259,8 +262,8 @@ def test_active_prescription_wins_over_a_discontinued_one(db: Database, world: W
 def test_unknown_medication_lists_what_is_on_file(db: Database, world: World) -> None:
     with pytest.raises(MedicationNotFound) as err:
         prescriptions.find_medication(db, Actor(world.patient), world.patient, "xyzzy", now=NOW)
-    assert "Lisinopril 10 mg" in err.value.user_message
-    assert "Sertraline" not in err.value.user_message  # someone else's
+    assert "Lisinopril 10 mg" in say_error(err.value)
+    assert "Sertraline" not in say_error(err.value)  # someone else's
 
 
 @pytest.mark.parametrize("text", ["", "   ", "x" * 10_000])
@@ -307,14 +310,21 @@ def test_pickup_pharmacy_chosen_else_prescription_else_preferred(
 def test_no_pharmacy_anywhere_asks_for_one(db: Database, world: World) -> None:
     with db.transaction() as s:
         s.get(Patient, world.patient).preferred_pharmacy_id = None
-    with pytest.raises(NoPickupPharmacy):
+    with pytest.raises(NoPickupPharmacy) as err:
         refill(db, world, "amlodipine")
+    assert say_error(err.value) == (
+        "Which pharmacy would you like to pick it up from? There's no pharmacy on file for this "
+        "prescription yet."
+    )
     assert refills_left(db, world.rx["amlodipine"]) == 3
 
 
 def test_unknown_pickup_pharmacy(db: Database, world: World) -> None:
-    with pytest.raises(PharmacyNotFound):
+    with pytest.raises(PharmacyNotFound) as err:
         refill(db, world, "lisinopril", pharmacy_id=987_654)
+    assert say_error(err.value) == (
+        "Sorry, I couldn't find that pharmacy. Which pharmacy would you like?"
+    )
     assert refills_left(db, world.rx["lisinopril"]) == 3
 
 
@@ -322,7 +332,7 @@ def test_discontinued_prescription_is_refused_without_renewal(db: Database, worl
     with pytest.raises(RefillNotAllowed) as err:
         refill(db, world, "old")
     assert not err.value.renewal_possible
-    assert "no longer an active prescription" in err.value.user_message
+    assert "no longer an active prescription" in say_error(err.value)
 
 
 def test_no_refills_left_offers_a_renewal(db: Database, world: World) -> None:
@@ -330,7 +340,7 @@ def test_no_refills_left_offers_a_renewal(db: Database, world: World) -> None:
     with pytest.raises(RefillNotAllowed) as err:
         refill(db, world, "lisinopril")
     assert err.value.renewal_possible
-    assert "Dr. Maria Alvarez" in err.value.user_message
+    assert "Dr. Maria Alvarez" in say_error(err.value)
     # A refusal changes nothing but is audited: it told the person about their prescription.
     with db.transaction() as s:
         assert s.scalar(select(func.count(RefillRequest.id))) == 0
@@ -342,7 +352,7 @@ def test_controlled_without_refills_needs_a_visit(db: Database, world: World) ->
         refill(db, world, "oxycodone")
     assert not err.value.renewal_possible
     assert err.value.check.code == "no_refills"
-    assert "visit" in err.value.user_message
+    assert "visit" in say_error(err.value)
 
 
 def test_expired_prescription_offers_a_renewal_unless_controlled(
@@ -352,7 +362,7 @@ def test_expired_prescription_offers_a_renewal_unless_controlled(
     with pytest.raises(RefillRefused) as err:
         refill(db, world, "lisinopril")
     assert err.value.check.code == "expired" and err.value.renewal_possible
-    assert "Tuesday, November 24" in err.value.user_message
+    assert "Tuesday, November 24" in say_error(err.value)
 
     set_rx(db, world.rx["oxycodone"], expires_on=date(2026, 11, 24), refills_remaining=2)
     with pytest.raises(RefillRefused) as err:
@@ -381,7 +391,7 @@ def test_too_soon_says_the_earliest_date(db: Database, world: World) -> None:
     assert err.value.check.code == "too_soon"
     assert err.value.check.earliest_refill_on == date(2026, 11, 24)
     assert not err.value.renewal_possible
-    assert "Tuesday, November 24" in err.value.user_message
+    assert "Tuesday, November 24" in say_error(err.value)
     on_the_day = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
     assert refill(db, world, "lisinopril", now=on_the_day).status == "requested"
 
@@ -400,7 +410,7 @@ def test_an_open_refill_blocks_another(db: Database, world: World) -> None:
         refill(db, world, "lisinopril")
     assert err.value.check.code == "open_refill"
     assert err.value.check.open_refill_status == "in_progress"
-    assert "being filled" in err.value.user_message
+    assert "being filled" in say_error(err.value)
     assert refills_left(db, world.rx["lisinopril"]) == 2
 
 
@@ -409,7 +419,7 @@ def test_check_refill_changes_nothing(db: Database, world: World) -> None:
         db, Actor(world.patient), world.patient, world.rx["lisinopril"], now=NOW, settings=SETTINGS
     )
     assert check.allowed and check.code == "ok"
-    assert "3 refills left" in check.reason
+    assert "3 refills left" in render(check.key, **check.data)
     assert refills_left(db, world.rx["lisinopril"]) == 3
     assert actions(db, world.patient) == [("check_refill", "ok")]
 
@@ -655,7 +665,7 @@ def test_duplicate_renewal_is_a_friendly_error(db: Database, world: World) -> No
     prescriptions.request_renewal(db, actor, world.patient, world.rx["lisinopril"], now=NOW)
     with pytest.raises(DuplicateRenewal) as err:
         prescriptions.request_renewal(db, actor, world.patient, world.rx["lisinopril"], now=NOW)
-    assert "already" in err.value.user_message and "Alvarez" in err.value.user_message
+    assert "already" in say_error(err.value) and "Alvarez" in say_error(err.value)
     with db.transaction() as s:
         assert s.scalar(select(func.count(RenewalRequest.id))) == 1
 
@@ -665,7 +675,7 @@ def test_controlled_substances_cannot_be_renewed_online(db: Database, world: Wor
         prescriptions.request_renewal(
             db, Actor(world.patient), world.patient, world.rx["oxycodone"], now=NOW
         )
-    assert "visit" in err.value.user_message
+    assert "visit" in say_error(err.value)
     with db.transaction() as s:
         assert s.scalar(select(func.count(RenewalRequest.id))) == 0
 
@@ -731,10 +741,28 @@ def test_list_and_find_pharmacies(db: Database, world: World) -> None:
     with pytest.raises(AmbiguousPharmacy) as err:
         prescriptions.find_pharmacy(db, "main outpatient")
     assert len(err.value.choices) == 2
-    with pytest.raises(PharmacyNotFound):
+    names = [c.name for c in err.value.choices]
+    assert say_error(err.value) == f"Which pharmacy do you mean: {names[0]} or {names[1]}?"
+    with pytest.raises(PharmacyNotFound) as err:
         prescriptions.find_pharmacy(db, "walgreens on 5th")
-    with pytest.raises(InvalidInput):
+    everyone = sorted(listed, key=lambda p: (p.name, p.id))
+    assert say_error(err.value) == (
+        "Sorry, I couldn't find that pharmacy. The pharmacies are: "
+        + ", ".join(p.name for p in everyone)
+        + "."
+    )
+    with pytest.raises(InvalidInput) as err:
         prescriptions.find_pharmacy(db, "the pharmacy")
+    assert say_error(err.value) == "Which pharmacy would you like? You can say its name."
+    with pytest.raises(InvalidInput) as err:
+        prescriptions.find_pharmacy(db, None)  # type: ignore[arg-type]
+    assert say_error(err.value) == "Sorry, I couldn't read that pharmacy name."
+    with pytest.raises(InvalidInput) as err:
+        prescriptions.find_pharmacy(db, "p" * 201)
+    assert say_error(err.value) == (
+        "Sorry, that pharmacy name is too long (201 characters). Please keep it under 200 "
+        "characters."
+    )
 
 
 def test_the_bots_renewal_check_is_the_services_rule(db: Database, world: World) -> None:
@@ -752,6 +780,121 @@ def test_the_bots_renewal_check_is_the_services_rule(db: Database, world: World)
         assert refusal is not None
         with pytest.raises(RenewalNotAllowed) as err:
             prescriptions.request_renewal(db, actor, world.patient, world.rx[name], now=NOW)
-        assert err.value.user_message == refusal.user_message
+        assert say_error(err.value) == say_error(refusal)
         assert err.value.needs_visit == refusal.needs_visit == (name == "oxycodone")
     assert prescriptions.renewal_refusal(meds[world.rx["lisinopril"]]) is None
+
+
+# --- What the patient reads: the catalogue's words for each refusal, exactly as they were ----
+
+
+def _said(call: Callable[[], object]) -> str:
+    try:
+        call()
+    except PortalError as error:
+        return say_error(error)
+    raise AssertionError("no refusal")
+
+
+def test_every_refusal_reads_as_before(db: Database, world: World) -> None:
+    """The sentences moved from the domain to the catalogue word for word (web, SMS and voice
+    share them); each is checked whole, with the data the domain gives it."""
+    me = Actor(world.patient)
+
+    def find(text: object) -> Callable[[], object]:
+        return lambda: prescriptions.find_medication(db, me, world.patient, text, now=NOW)  # type: ignore[arg-type]
+
+    def renew(name: str, **kwargs: object) -> Callable[[], object]:
+        return lambda: prescriptions.request_renewal(
+            db,
+            me,
+            world.patient,
+            world.rx[name],
+            now=NOW,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    assert _said(find("xyzzy")) == (
+        'I couldn\'t find "xyzzy" on your medication list. Your current medications are: '
+        "Albuterol HFA 90 mcg/actuation, Amlodipine 5 mg, Lisinopril 10 mg, Oxycodone 5 mg."
+    )
+    assert _said(find("my blood pressure pill")) == (
+        "Which one do you mean: Amlodipine 5 mg or Lisinopril 10 mg?"
+    )
+    assert _said(find("")) == "Which medication do you mean? You can say its name."
+    assert _said(find(42)) == "Sorry, I couldn't read that medication name."
+    assert _said(find("x" * 1234)) == (
+        "Sorry, that medication name is too long (1,234 characters). Please keep it under 200 "
+        "characters."
+    )
+    assert _said(lambda: refill(db, world, "old")) == (
+        "Metformin 500 mg is no longer an active prescription, so it can't be refilled. If you "
+        "still need it, please message your care team."
+    )
+    assert _said(lambda: refill(db, world, "oxycodone")) == (
+        "There are no refills left on Oxycodone 5 mg. Because it's a controlled medication, it "
+        "can't be renewed online; Dr. Maria Alvarez, MD needs to see you for a visit first. I "
+        "can help you book one."
+    )
+    set_rx(db, world.rx["amlodipine"], refills_remaining=0)
+    assert _said(lambda: refill(db, world, "amlodipine")) == (
+        "There are no refills left on Amlodipine 5 mg. I can send a renewal request to Dr. Maria "
+        "Alvarez, MD."
+    )
+    set_rx(db, world.rx["oxycodone"], expires_on=date(2026, 11, 24), refills_remaining=2)
+    assert _said(lambda: refill(db, world, "oxycodone")) == (
+        "The prescription for Oxycodone 5 mg expired on Tuesday, November 24, so it can't be "
+        "refilled. Because it's a controlled medication, it can't be renewed online; Dr. Maria "
+        "Alvarez, MD needs to see you for a visit first. I can help you book one."
+    )
+    set_rx(db, world.rx["amlodipine"], expires_on=date(2026, 11, 24), refills_remaining=2)
+    assert _said(lambda: refill(db, world, "amlodipine")) == (
+        "The prescription for Amlodipine 5 mg expired on Tuesday, November 24, so it can't be "
+        "refilled. I can send a renewal request to Dr. Maria Alvarez, MD."
+    )
+    set_rx(db, world.rx["lisinopril"], last_filled_on=date(2026, 11, 1))
+    day_before = datetime(2026, 11, 23, 18, 0, tzinfo=timezone.utc)
+    assert _said(lambda: refill(db, world, "lisinopril", now=day_before)) == (
+        "It's too soon to refill Lisinopril 10 mg: it was last filled on Sunday, November 1. You "
+        "can request a refill on or after Tuesday, November 24."
+    )
+    set_rx(db, world.rx["lisinopril"], last_filled_on=date(2026, 10, 20))
+    opened = refill(db, world, "lisinopril")
+    assert _said(lambda: refill(db, world, "lisinopril")) == (
+        "A refill of Lisinopril 10 mg is already requested, so there's no need to request "
+        "another one."
+    )
+    advance = prescriptions.advance_refill
+    assert _said(lambda: advance(db, opened.refill_id, "picked_up", now=NOW)) == (
+        "A refill that is requested can't become picked up."
+    )
+    assert _said(lambda: advance(db, opened.refill_id, "lost", now=NOW)) == (
+        "Unknown refill status 'lost'."
+    )
+    assert _said(lambda: advance(db, 987_654, "ready", now=NOW)) == (
+        "Sorry, I couldn't find that refill request."
+    )
+    assert _said(lambda: prescriptions.refill_status(db, me, world.patient, limit=0, now=NOW)) == (
+        "Please ask for between 1 and 100 refills."
+    )
+    assert _said(lambda: prescriptions.check_refill(db, me, world.patient, 987_654, now=NOW)) == (
+        "Sorry, I couldn't find that prescription on the record."
+    )
+    assert _said(renew("oxycodone")) == (
+        "Oxycodone 5 mg is a controlled medication, so it can't be renewed online. Dr. Maria "
+        "Alvarez, MD needs to see you for a visit before writing a new prescription. I can help "
+        "you book an appointment."
+    )
+    assert _said(renew("old")) == (
+        "Metformin 500 mg is no longer an active prescription, so it can't be renewed online. "
+        "Please message your care team if you still need it."
+    )
+    assert _said(renew("lisinopril", note=7)) == "Sorry, I couldn't read that note."
+    assert _said(renew("lisinopril", note="n" * 2500)) == (
+        "Sorry, that note is too long (2,500 characters). Please keep it under 2,000 characters."
+    )
+    renew("lisinopril")()
+    assert _said(renew("lisinopril")) == (
+        "You already asked for Lisinopril 10 mg to be renewed on Wednesday, November 25. It's "
+        "waiting in Dr. Maria Alvarez, MD's queue, so there's no need to ask again."
+    )

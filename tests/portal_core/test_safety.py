@@ -296,50 +296,6 @@ def test_corpus_meets_the_targets() -> None:
     ]
 
 
-# ---------------------------------------------------------------- what the person is told
-
-
-@pytest.mark.parametrize("channel", ["web", "sms"])
-def test_medical_response_in_writing(channel: str) -> None:
-    text = safety.emergency_response("medical", channel)
-    assert "Call 911 now" in text and "cannot send help" in text
-    assert "hang up" not in text
-
-
-def test_medical_response_by_voice() -> None:
-    text = safety.emergency_response("medical", "voice")
-    assert "hang up and dial 911" in text and "cannot send help" in text
-
-
-@pytest.mark.parametrize("channel", ["web", "sms", "voice"])
-def test_crisis_response(channel: str) -> None:
-    text = safety.emergency_response("crisis", channel)
-    assert "Veterans and Military Crisis Line" in text
-    assert "988, then press 1" in text and "text 838255" in text
-    assert "immediate danger" in text and "911" in text
-    assert not set(text) & set("*_#<>[]`")  # plain text for every channel
-
-
-@pytest.mark.parametrize("kind", safety.KINDS)
-def test_every_number_an_answer_names_is_offered_as_a_link(kind: str) -> None:
-    contacts = safety.emergency_contacts(kind)
-    text = safety.emergency_response(kind, "web")
-    for contact in contacts:
-        scheme, number = contact["href"].split(":")
-        assert scheme in ("tel", "sms") and number in text and number in contact["label"]
-    numbers = {c["href"].split(":")[1] for c in contacts}
-    assert numbers == {n for n in ("911", "988", "838255") if n in text}
-    with pytest.raises(ValueError):
-        safety.emergency_contacts("other")
-
-
-def test_response_rejects_unknown_kind_or_channel() -> None:
-    with pytest.raises(ValueError):
-        safety.emergency_response("other", "web")
-    with pytest.raises(ValueError):
-        safety.emergency_response("medical", "fax")
-
-
 # ---------------------------------------------------------------- the care-team alert
 
 

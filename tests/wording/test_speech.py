@@ -533,7 +533,6 @@ def lab(**changes: object) -> LabResultView:
         unit="mg/dL",
         reference_range="<200 mg/dL",
         flag="high",
-        flag_text="high",
         collected_at=datetime(2024, 12, 1, 15, tzinfo=timezone.utc),
         collected_on=date(2024, 12, 1),
         resulted_at=None,
@@ -562,7 +561,6 @@ def test_a_normal_reviewed_result_gives_its_range_and_review_date() -> None:
             value="86",
             reference_range="70 to 99",
             flag="normal",
-            flag_text="normal",
             reviewed=True,
             review_note="reviewed by your care team on December 3, 2024",
         ),
@@ -583,7 +581,6 @@ def test_a_qualitative_result_says_what_was_expected() -> None:
             unit=None,
             reference_range="Negative",
             flag="abnormal",
-            flag_text="abnormal",
         )
     )
     assert said.startswith(
@@ -599,7 +596,6 @@ def test_a_critical_result_an_acronym_name_and_an_outside_source() -> None:
             unit="mmol/L",
             reference_range="3.5 to 5.1",
             flag="critical_high",
-            flag_text="critically high",
             source_org="Naval Hospital Pensacola",
         )
     )

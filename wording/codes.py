@@ -1,0 +1,42 @@
+"""The message ids for the domain's codes: a view or a finding carries a code, the wording says it.
+
+A refill's status, a lab result's flag and an emergency's kind are data in `portal_core`; what a
+patient reads for each is a message of `wording.catalogue`, named here so the catalogue's tests
+see every id used. Pure data: `wording.catalogue` reads these tables, and nothing here imports it.
+"""
+
+from __future__ import annotations
+
+# portal_core.prescriptions.REFILL_TRANSITIONS' statuses.
+REFILL_STATUS = {
+    "requested": "refill.status.requested",
+    "in_progress": "refill.status.in_progress",
+    "ready": "refill.status.ready",
+    "picked_up": "refill.status.picked_up",
+    "cancelled": "refill.status.cancelled",
+}
+
+# portal_core.models LabResult.flag values.
+RESULT_FLAG = {
+    "normal": "results.flag.normal",
+    "high": "results.flag.high",
+    "low": "results.flag.low",
+    "critical_high": "results.flag.critical_high",
+    "critical_low": "results.flag.critical_low",
+    "abnormal": "results.flag.abnormal",
+}
+
+# portal_core.safety.KINDS: what is said when one is detected.
+EMERGENCY = {"medical": "safety.medical", "crisis": "safety.crisis"}
+
+# Where each kind of emergency sends a person, as links a phone can follow (the web chat's
+# tap-to-call buttons): the label's message id and the link, whose number is one of the
+# catalogue's facts, as the sentences in `EMERGENCY` name it.
+EMERGENCY_CONTACTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "medical": (("safety.call_emergency", "tel:{emergency_number}"),),
+    "crisis": (
+        ("safety.call_crisis_line", "tel:{crisis_line}"),
+        ("safety.text_crisis_line", "sms:{crisis_text}"),
+        ("safety.call_emergency", "tel:{emergency_number}"),
+    ),
+}
