@@ -211,8 +211,9 @@ MESSAGES: Mapping[str, Message] = {
     "refill.pickup_usual": Message("Pick it up at {pharmacy} as usual, or somewhere else?"),
     "refill.which_pharmacy": Message("Which pharmacy would you like to pick it up from?"),
     "refill.done": Message(
-        "Done. Refill request number {number} for {medication} is {status} at {pharmacy} "
-        '({phone}). {left} {refills} left after this one. Ask me "where\'s my refill" any time.'
+        "Done. Refill request number {number} for {medication} is {status:refill_status} at "
+        '{pharmacy} ({phone}). {left} {refills} left after this one. Ask me "where\'s my refill" '
+        "any time."
     ),
     "refill.recent_heading": Message("{whose} recent refills:"),
     "renewal.ask_button": Message("Ask to renew {medication}"),

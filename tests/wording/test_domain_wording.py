@@ -225,3 +225,21 @@ def test_where_to_get_the_official_immunization_record_reads_as_before() -> None
         "For school, work or travel, download the official immunization record from the patient "
         "portal: sign in, open Health Record, then Immunizations, and choose Download (or Print)."
     )
+
+
+def test_a_requested_refill_is_confirmed_with_its_status_in_words() -> None:
+    """The view carries the status code; the confirmation says it as the patient knows it."""
+    said = render(
+        "refill.done",
+        number=41,
+        medication="Lisinopril 10 mg",
+        status="in_progress",
+        pharmacy="Main Pharmacy",
+        phone="254-288-8000",
+        left=2,
+        refills="refills",
+    )
+    assert said == (
+        "Done. Refill request number 41 for Lisinopril 10 mg is being filled at Main Pharmacy "
+        '(254-288-8000). 2 refills left after this one. Ask me "where\'s my refill" any time.'
+    )
