@@ -220,33 +220,40 @@ def refill_eligibility(
     min_share_used: float = 0.75,
     open_refill_status: str | None = None,
 ) -> RefillCheck:
-    """The refill rules, in the order a pharmacist would explain them."""
+    """The refill rules, in the order a pharmacist would explain them.
+
+    Each answer names its message id with the data that message needs, written out in full, so
+    the catalogue's tests can check one against the other.
+    """
     label = _label(rx)
-    medication = {"medication": label}
     if not rx.active:
-        return RefillCheck(rx.id, label, False, "inactive", key="refill.inactive", data=medication)
+        return RefillCheck(
+            rx.id, label, False, "inactive", key="refill.inactive", data={"medication": label}
+        )
     if open_refill_status in OPEN_REFILL_STATUSES:
         return RefillCheck(
             rx.id, label, False, "open_refill", key="refill.already_open",
-            data={**medication, "status": open_refill_status},
+            data={"medication": label, "status": open_refill_status},
             open_refill_status=open_refill_status,
         )  # fmt: skip
-    if rx.expires_on < today:
-        return _needs_new_prescription(rx, label, "expired", expired_on=rx.expires_on)
-    if rx.refills_remaining <= 0:
-        return _needs_new_prescription(rx, label, "no_refills")
+    if rx.expires_on < today or rx.refills_remaining <= 0:
+        return _needs_new_prescription(rx, label, expired=rx.expires_on < today)
     earliest = earliest_refill_on(rx.last_filled_on, rx.days_supply, min_share_used)
     if earliest is not None and today < earliest:
         return RefillCheck(
             rx.id, label, False, "too_soon", key="refill.too_soon",
-            data={**medication, "last_filled_on": rx.last_filled_on, "earliest": earliest},
+            data={"medication": label, "last_filled_on": rx.last_filled_on, "earliest": earliest},
             earliest_refill_on=earliest,
         )  # fmt: skip
     left = rx.refills_remaining
-    allowed = {**medication, "left": left}
     if left == 1:
-        return RefillCheck(rx.id, label, True, "ok", key="refill.allowed_one", data=allowed)
-    return RefillCheck(rx.id, label, True, "ok", key="refill.allowed", data=allowed)
+        return RefillCheck(
+            rx.id, label, True, "ok", key="refill.allowed_one",
+            data={"medication": label, "left": left},
+        )  # fmt: skip
+    return RefillCheck(
+        rx.id, label, True, "ok", key="refill.allowed", data={"medication": label, "left": left}
+    )
 
 
 def earliest_refill_on(
@@ -263,20 +270,33 @@ def earliest_refill_on(
     return last_filled_on + timedelta(days=days)
 
 
-def _needs_new_prescription(rx: Prescription, label: str, code: str, **facts: Any) -> RefillCheck:
-    """Expired or out of refills: a renewal can help, unless the medication is controlled (then
-    only a visit can)."""
-    data = {"medication": label, "prescriber": rx.prescriber.display_name, **facts}
+def _needs_new_prescription(rx: Prescription, label: str, *, expired: bool) -> RefillCheck:
+    """Expired (said first) or out of refills: a renewal can help, unless the medication is
+    controlled (then only a visit can)."""
+    prescriber = rx.prescriber.display_name
+    controlled = bool(rx.controlled)
     refuse = partial(
-        RefillCheck, rx.id, label, False, code, data=data, renewal_possible=not rx.controlled
+        RefillCheck, rx.id, label, False, "expired" if expired else "no_refills",
+        renewal_possible=not controlled,
+    )  # fmt: skip
+    if expired and controlled:
+        return refuse(
+            key="refill.expired_needs_visit",
+            data={"medication": label, "prescriber": prescriber, "expired_on": rx.expires_on},
+        )
+    if expired:
+        return refuse(
+            key="refill.expired_renewable",
+            data={"medication": label, "prescriber": prescriber, "expired_on": rx.expires_on},
+        )
+    if controlled:
+        return refuse(
+            key="refill.no_refills_needs_visit",
+            data={"medication": label, "prescriber": prescriber},
+        )
+    return refuse(
+        key="refill.no_refills_renewable", data={"medication": label, "prescriber": prescriber}
     )
-    if code == "expired":
-        if rx.controlled:
-            return refuse(key="refill.expired_needs_visit")
-        return refuse(key="refill.expired_renewable")
-    if rx.controlled:
-        return refuse(key="refill.no_refills_needs_visit")
-    return refuse(key="refill.no_refills_renewable")
 
 
 def _label(rx: Prescription) -> str:

@@ -468,7 +468,7 @@ MESSAGES: Mapping[str, Message] = {
         "{limit:,} characters."
     ),
     "medications.which": Message("Which medication do you mean? You can say its name."),
-    "medications.which_one": Message("Which one do you mean: {choices:or}?"),
+    "medications.which_one": Message("Which one do you mean: {choices:serial_or}?"),
     "medications.none_active_yours": Message(
         "I don't see any active prescriptions on your record."
     ),
@@ -512,7 +512,7 @@ MESSAGES: Mapping[str, Message] = {
         "prescription yet."
     ),
     "pharmacy.which": Message("Which pharmacy would you like? You can say its name."),
-    "pharmacy.which_one": Message("Which pharmacy do you mean: {choices:or}?"),
+    "pharmacy.which_one": Message("Which pharmacy do you mean: {choices:serial_or}?"),
     "pharmacy.name_unreadable": Message("Sorry, I couldn't read that pharmacy name."),
     "pharmacy.name_too_long": Message(
         "Sorry, that pharmacy name is too long ({length:,} characters). Please keep it under "
@@ -578,7 +578,7 @@ def with_article(noun: str) -> str:
 
 
 def or_list(items: Sequence[str]) -> str:
-    """'a or b', 'a, b, or c': a choice among names (`{choices:or}` in a template)."""
+    """'a or b', 'a, b, or c': a choice among names (`{choices:serial_or}` in a template)."""
     if len(items) <= 2:
         return " or ".join(items)
     return ", ".join(items[:-1]) + f", or {items[-1]}"
@@ -653,14 +653,14 @@ def render(
 
 class _Formatter(string.Formatter):
     """`str.format`, plus the few specs the domain's data needs to become words: a list of names
-    as a choice (`{choices:or}`) or as a list (`{names:list}`), and a refill's status code
-    (`{status:refill_status}`), in the channel's words."""
+    as a choice (`{choices:serial_or}`, "a, b, or c") or as a list (`{names:list}`, "a, b"), and
+    a refill's status code (`{status:refill_status}`), in the channel's words."""
 
     def __init__(self, channel: str) -> None:
         self.channel = channel
 
     def format_field(self, value: Any, format_spec: str) -> str:
-        if isinstance(value, (list, tuple)) and format_spec == "or":
+        if isinstance(value, (list, tuple)) and format_spec == "serial_or":
             return or_list(value)
         if isinstance(value, (list, tuple)) and format_spec == "list":
             return ", ".join(value)
