@@ -406,6 +406,23 @@ MESSAGES: Mapping[str, Message] = {
         "Please give me at most {most} choices of days; the clinic will work with you on the "
         "details."
     ),
+    # Days and times the patient can't be understood for (understanding/when.py raises them)
+    "when.ask_day": Message("Please tell me a day or a time, for example 'next Tuesday morning'."),
+    "when.weekdays_only": Message(
+        "Clinics book weekdays only. Which weekday works for you, for example Monday?"
+    ),
+    "when.day_not_caught": Message(
+        "Sorry, I didn't catch the day. You can say something like 'tomorrow', 'next Tuesday' "
+        "or 'December 3rd'."
+    ),
+    "when.no_such_date": Message(
+        "That date doesn't exist. Which day works for you, for example 'December 3rd'?"
+    ),
+    "when.passed": Message("That date has already passed. Which upcoming day works for you?"),
+    "when.too_far_ahead": Message(
+        "I can only look about {booking_horizon} ahead. Could you pick an earlier day?"
+    ),
+    "when.not_a_day_of_month": Message("That isn't a day of the month. Which date works for you?"),
     # SMS keywords (channel_state/opt_out.py), as US carriers (CTIA) require
     "sms.help": Message(
         "{service_name}, the MHS GENESIS patient portal assistant. For help, call the MHS "

@@ -31,7 +31,7 @@ from wording.catalogue import (
 )
 
 # Where catalogue ids may be used (the catalogue itself excluded).
-USERS = ("bot", "channel_state", "portal_core", "web", "wording")
+USERS = ("bot", "channel_state", "portal_core", "understanding", "web", "wording")
 ID_SHAPE = re.compile(r"^[a-z_]+(?:\.[a-z0-9_]+)+$")
 NAMESPACES = frozenset(key.split(".")[0] for key in MESSAGES)
 
@@ -72,7 +72,7 @@ def _ids_in_code() -> dict[str, list[str]]:
     """Every id-shaped string constant in a catalogue namespace -> where it is."""
     found: dict[str, list[str]] = {}
     for path, tree in _sources():
-        domain = path.relative_to(PROJECT_ROOT).parts[0] == "portal_core"
+        domain = path.relative_to(PROJECT_ROOT).parts[0] in ("portal_core", "understanding")
         for node in _error_keys(tree) if domain else ast.walk(tree):
             if (
                 isinstance(node, ast.Constant)
