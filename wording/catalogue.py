@@ -406,6 +406,14 @@ MESSAGES: Mapping[str, Message] = {
         "Please give me at most {most} choices of days; the clinic will work with you on the "
         "details."
     ),
+    # Malformed ids and webhook fields (portal_core/ids.py, channel_state, the Twilio channels)
+    "error.invalid_id": Message("Sorry, that isn't a valid {what}."),
+    "channel.conversation_invalid": Message(
+        "Sorry, this conversation can't be continued. Please start again."
+    ),
+    "channel.field_invalid": Message("Sorry, that {what} isn't valid."),
+    "channel.call_invalid": Message("Sorry, that call can't be handled."),
+    "sms.you_can_call": Message("You can call {dial}."),
     # Days and times the patient can't be understood for (understanding/when.py raises them)
     "when.ask_day": Message("Please tell me a day or a time, for example 'next Tuesday morning'."),
     "when.weekdays_only": Message(
