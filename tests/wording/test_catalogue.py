@@ -122,6 +122,44 @@ def test_every_render_call_gives_the_variables_its_message_names() -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def test_every_error_raised_with_a_message_id_gives_the_data_its_message_names() -> None:
+    """`say_error` renders with the error's data: a missing value would only fail when a patient
+    hit that refusal. (Data built elsewhere than in the call can't be checked here.)"""
+    wrong, checked = [], 0
+    for path, tree in _sources():
+        if path.relative_to(PROJECT_ROOT).parts[0] != "portal_core":
+            continue
+        for call in (node for node in ast.walk(tree) if isinstance(node, ast.Call)):
+            given_key = next((kw.value for kw in call.keywords if kw.arg == "key"), None)
+            data = next((kw.value for kw in call.keywords if kw.arg == "data"), None)
+            if given_key is None or not (data is None or isinstance(data, ast.Dict)):
+                continue
+            given = {k.value for k in data.keys if isinstance(k, ast.Constant)} if data else set()
+            keys = [
+                part.value
+                for part in ast.walk(given_key)
+                if isinstance(part, ast.Constant) and part.value in MESSAGES
+            ]
+            checked += len(keys)
+            wrong.extend(
+                f"{path.relative_to(PROJECT_ROOT)}:{call.lineno} {key}: gives {sorted(given)}, "
+                f"needs {sorted(variables(key))}"
+                for key in keys
+                if given != variables(key)
+            )
+    assert checked > 40  # the scan found the raises
+    assert not wrong, "\n".join(wrong)
+
+
+def test_an_error_class_s_own_message_needs_no_data() -> None:
+    """A class's `default_key` is said when it is raised bare, so it may name only facts."""
+    seen = [errors.PortalError]
+    for cls in seen:
+        seen.extend(sub for sub in cls.__subclasses__() if sub not in seen)
+    needy = {c.__qualname__: sorted(variables(c.default_key)) for c in seen}
+    assert not {name: needs for name, needs in needy.items() if needs}
+
+
 @pytest.mark.parametrize("key", sorted(MESSAGES))
 def test_every_message_renders_on_every_channel(key: str) -> None:
     values = {name: date(2026, 12, 4) for name in variables(key)}
