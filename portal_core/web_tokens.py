@@ -40,10 +40,7 @@ SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 class InvalidToken(AccessDenied):
-    default_message = (
-        "Sorry, I couldn't confirm your portal sign-in. Please refresh the page or sign in to "
-        "the patient portal again."
-    )
+    default_key = "web_token.invalid"
 
 
 @dataclass(frozen=True)
@@ -129,9 +126,7 @@ def _identity(claims: dict[str, Any], now: datetime) -> WebIdentity:
     if now + CLOCK_SKEW < issued_at or expires_at <= issued_at:
         raise InvalidToken()
     if now >= expires_at:
-        raise SessionExpired(
-            "Your portal session has ended. Please refresh the page or sign in again."
-        )
+        raise SessionExpired(key="web_token.expired")
     subject, level = claims["sub"], claims["lvl"]
     if not isinstance(subject, str) or not subject.isascii() or not subject.isdigit():
         raise InvalidToken()

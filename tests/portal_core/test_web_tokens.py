@@ -13,6 +13,7 @@ import pytest
 from portal_core.config import Settings
 from portal_core.errors import AccessDenied, InvalidInput, SessionExpired
 from portal_core.web_tokens import InvalidToken, WebIdentity, issue_token, read_token
+from wording.catalogue import say_error
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
 SECRET = "test-secret-that-is-at-least-32-bytes-long"
@@ -67,13 +68,13 @@ def test_the_token_ends_at_its_expiry() -> None:
     assert _read(token, end - timedelta(seconds=1)).patient_id == 42
     with pytest.raises(SessionExpired) as err:
         _read(token, end)
-    assert "sign in" in err.value.user_message
+    assert "sign in" in say_error(err.value)
     assert not isinstance(err.value, InvalidToken)
 
 
 def test_invalid_token_is_an_access_denial() -> None:
     assert issubclass(InvalidToken, AccessDenied)
-    assert InvalidToken().user_message
+    assert say_error(InvalidToken())
 
 
 @pytest.mark.parametrize(
