@@ -23,7 +23,7 @@ import jwt
 from portal_core import access
 from portal_core.clock import utcnow
 from portal_core.config import Settings, load_settings
-from portal_core.errors import AccessDenied, InvalidInput, SessionExpired
+from portal_core.errors import AccessDenied, SessionExpired
 from portal_core.models.people import ASSURANCE_LEVELS
 
 ISSUER = "genesis-portal"
@@ -72,13 +72,13 @@ def issue_token(
     """
     settings = settings or load_settings()
     if isinstance(patient_id, bool) or not isinstance(patient_id, int) or patient_id <= 0:
-        raise InvalidInput("A web token needs a positive patient id.")
+        raise ValueError("A web token needs a positive patient id.")
     if assurance_level not in ASSURANCE_LEVELS:
-        raise InvalidInput("A web token needs an assurance level of basic or premium.")
+        raise ValueError("A web token needs an assurance level of basic or premium.")
     if not timedelta(0) < ttl <= MAX_TTL:
-        raise InvalidInput("A web token lives for more than zero and at most twelve hours.")
+        raise ValueError("A web token lives for more than zero and at most twelve hours.")
     if session is not None and (not isinstance(session, str) or not SESSION_ID.fullmatch(session)):
-        raise InvalidInput("A web token's session id is 16 to 64 URL-safe characters.")
+        raise ValueError("A web token's session id is 16 to 64 URL-safe characters.")
     issued = (now or utcnow()).astimezone(timezone.utc)
     claims = {
         "sub": str(patient_id),
