@@ -44,7 +44,7 @@ def _checked_id(conversation_id: str) -> str:
         or not conversation_id.strip()
         or len(conversation_id) > MAX_CONVERSATION_ID_LENGTH
     ):
-        raise InvalidInput("Sorry, this conversation can't be continued. Please start again.")
+        raise InvalidInput(key="channel.conversation_invalid")
     return conversation_id
 
 

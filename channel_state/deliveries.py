@@ -45,7 +45,7 @@ class Claim:
 
 def _checked(value: str, limit: int, what: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise InvalidInput(f"Sorry, that {what} isn't valid.")
+        raise InvalidInput(key="channel.field_invalid", data={"what": what})
     return value
 
 

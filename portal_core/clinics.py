@@ -11,7 +11,6 @@ they will be standing; the helpers at the bottom of this module are the one plac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -42,29 +41,29 @@ EVENING_STARTS = time(17, 0)
 class ClinicNotFound(WithChoices, NotFound):
     """No clinic matches; `choices` holds a few the person might have meant."""
 
-    default_message = "Sorry, I couldn't find that clinic."
+    default_key = "clinics.not_found"
     choices: tuple[ClinicView, ...]
 
 
 class AmbiguousClinic(WithChoices, InvalidInput):
     """Several clinics match; the bot should ask which one, offering `choices`."""
 
-    default_message = "Which clinic do you mean?"
+    default_key = "clinics.which"
     choices: tuple[ClinicView, ...]
 
 
 class AppointmentTypeNotFound(WithChoices, NotFound):
-    default_message = "Sorry, I couldn't find that kind of appointment."
+    default_key = "clinics.type_not_found"
     choices: tuple[AppointmentTypeView, ...]
 
 
 class AmbiguousAppointmentType(WithChoices, InvalidInput):
-    default_message = "What kind of appointment do you need?"
+    default_key = "clinics.which_type"
     choices: tuple[AppointmentTypeView, ...]
 
 
 class AppointmentTypeNotOffered(NotFound):
-    default_message = "Sorry, that clinic doesn't offer that kind of appointment."
+    default_key = "clinics.type_not_offered"
 
 
 @dataclass(frozen=True)
@@ -176,42 +175,47 @@ def resolve_booking_mode(
         return DEFAULT_BOOKING_MODE
     if not policy.offered:
         raise AppointmentTypeNotOffered(
-            f"Sorry, the {clinic.name} doesn't offer {article(appointment_type.name)} "
-            f"{appointment_type.name.lower()} appointment. You can call them at {clinic.phone} "
-            "to ask where to go."
+            key="clinics.type_not_offered_at",
+            data={"clinic": clinic.name, "kind": appointment_type.name, "phone": clinic.phone},
         )
     return policy.mode
 
 
 def match_clinic(session: Session, name_or_code: str) -> ClinicView:
     raw = _checked_query(
-        name_or_code, "Which clinic would you like? For example 'family medicine'."
+        name_or_code,
+        missing=InvalidInput(key="clinics.ask_clinic"),
+        too_long=InvalidInput(key="clinics.clinic_too_long"),
     )
     clinics = [clinic_view(c) for c in _all_clinics(session)]
     if not clinics:
-        raise ClinicNotFound("Sorry, there are no clinics set up yet.")
+        raise ClinicNotFound(key="clinics.none_set_up")
     found = clinic_words.clinic_candidates(raw, clinics)
     if found:
         return _one_or_ask(found, raw)
     nearest = clinic_words.closest_clinics(clinics, raw, MAX_CHOICES_SHOWN)
     raise ClinicNotFound(
-        f'Sorry, I couldn\'t find a clinic called "{raw}". Clinics include '
-        f"{_or_list(c.label for c in nearest)}.",
+        key="clinics.no_such_clinic",
+        data={"name": raw, "nearest": [c.label for c in nearest]},
         choices=nearest,
     )
 
 
 def match_appointment_type(session: Session, text: str) -> AppointmentTypeView:
-    raw = _checked_query(text, "What kind of appointment do you need? For example 'a checkup'.")
+    raw = _checked_query(
+        text,
+        missing=InvalidInput(key="clinics.ask_type"),
+        too_long=InvalidInput(key="clinics.type_too_long"),
+    )
     types = [appointment_type_view(t) for t in _all_types(session)]
     if not types:
-        raise AppointmentTypeNotFound("Sorry, no appointment types are set up yet.")
+        raise AppointmentTypeNotFound(key="clinics.no_types_set_up")
     found = clinic_words.type_candidates(raw, types)
     if found:
         return _one_type_or_ask(found)
     raise AppointmentTypeNotFound(
-        f'Sorry, I don\'t know the appointment type "{raw}". I can book '
-        f"{_or_list(t.name.lower() for t in types)}.",
+        key="clinics.no_such_type",
+        data={"name": raw, "types": [t.name for t in types]},
         choices=types,
     )
 
@@ -228,11 +232,12 @@ def _all_types(session: Session) -> list[AppointmentType]:
 # Asking (which words name which clinic or visit: `understanding.clinics`)
 
 
-def _checked_query(text: object, ask: str) -> str:
+def _checked_query(text: object, *, missing: InvalidInput, too_long: InvalidInput) -> str:
+    """The query single-spaced; otherwise the error that asks for it again."""
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput(ask)
+        raise missing
     if len(text) > MAX_QUERY_CHARS:
-        raise InvalidInput("That's a bit long for a name. " + ask)
+        raise too_long
     return " ".join(text.split())
 
 
@@ -240,10 +245,9 @@ def _one_or_ask(clinics: list[ClinicView], raw: str) -> ClinicView:
     if len(clinics) == 1:
         return clinics[0]
     shown = clinics[:MAX_CHOICES_SHOWN]
-    more = " or another clinic" if len(clinics) > len(shown) else ""
     raise AmbiguousClinic(
-        f'I found more than one clinic for "{raw}". Do you mean '
-        f"{_or_list(c.label for c in shown)}{more}?",
+        key="clinics.which_of_more" if len(clinics) > len(shown) else "clinics.which_of",
+        data={"name": raw, "shown": [c.label for c in shown]},
         choices=clinics,
     )
 
@@ -252,19 +256,8 @@ def _one_type_or_ask(types: list[AppointmentTypeView]) -> AppointmentTypeView:
     if len(types) == 1:
         return types[0]
     raise AmbiguousAppointmentType(
-        f"Do you mean {_or_list(t.name.lower() for t in types)}?", choices=types
+        key="clinics.which_type_of", data={"types": [t.name for t in types]}, choices=types
     )
-
-
-def _or_list(items: Iterable[str]) -> str:
-    names = list(items)
-    if len(names) <= 2:
-        return " or ".join(names)
-    return ", ".join(names[:-1]) + f", or {names[-1]}"
-
-
-def article(noun: str) -> str:
-    return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Typed failures that say what went wrong, as data the wording floor can put into words.
 
-An error raised with a `key` (a message id of `wording.catalogue`) and its `data` carries no
-sentence of its own: the bot says `wording.catalogue.say_error(error, channel)`, in the
-channel's words. Errors not yet moved to keys still carry `user_message`, which `say_error`
-falls back to; `user_message` of a keyed error is its class's generic sentence, for logs and
-for any caller that can't render. Anything that isn't a `PortalError` is a bug and is logged,
-never shown.
+An error carries no sentence of its own: its `key` (a message id of `wording.catalogue`), or its
+class's `default_key` when it was raised without one, and its `data` are all the bot needs to
+say `wording.catalogue.say_error(error, channel)` in the channel's words. Errors not yet moved to
+message ids still carry a sentence as `user_message` (given when raised, or a subclass's
+`default_message`), which `say_error` falls back to. `str(error)` is for logs and operators: that
+sentence, or else the message id and its data. Anything that isn't a `PortalError` is a bug and
+is logged, never shown.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from portal_core.contacts import GLOBAL_SERVICE_CENTER
-
 
 class PortalError(Exception):
-    """Base of every expected failure; `user_message` is plain, polite and free of internals."""
+    """Base of every expected failure: what went wrong, as a message id and its data."""
 
-    default_message = "Sorry, that request could not be completed."
+    default_key = "error.generic"
+    # A sentence of a subclass not yet moved to a message id (see the module docstring).
+    default_message: str | None = None
 
     def __init__(
         self,
@@ -30,11 +31,23 @@ class PortalError(Exception):
     ) -> None:
         self.key = key
         self.data: dict[str, Any] = dict(data or {})
-        self.user_message = user_message or self.default_message
+        self.user_message = user_message or type(self).default_message
         # Writes that must survive the rollback this error causes (e.g. the audit entry of a
         # refused access); `Database.transaction` runs them in a fresh transaction.
         self.after_rollback: list[Callable[[Any], None]] = []
-        super().__init__(self.user_message)
+        super().__init__(self.message_key)
+
+    @property
+    def message_key(self) -> str:
+        """The message id that says this error: the one it was raised with, or its class's."""
+        return self.key or type(self).default_key
+
+    def __str__(self) -> str:
+        """For logs and operators: the sentence a not-yet-moved error carries, else its message
+        id and data (the wording floor has the words)."""
+        if self.key is None and self.user_message:
+            return self.user_message
+        return f"{type(self).__name__}({self.message_key}, {self.data!r})"
 
 
 class WithChoices(PortalError):
@@ -55,40 +68,37 @@ class WithChoices(PortalError):
 
 
 class InvalidInput(PortalError):
-    default_message = "Sorry, I couldn't understand that. Please check it and try again."
+    default_key = "error.invalid_input"
 
 
 class NotFound(PortalError):
-    default_message = "Sorry, I couldn't find that."
+    default_key = "error.not_found"
 
 
 class PatientNotFound(NotFound):
-    default_message = "Sorry, I couldn't find a patient record that matches."
+    default_key = "error.patient_not_found"
 
 
 class AccessDenied(PortalError):
-    default_message = "Sorry, you don't have access to that."
+    default_key = "error.access_denied"
 
 
 class PremiumRequired(AccessDenied):
-    default_message = (
-        "This feature needs a premium (DS Logon Level 2) account. You can upgrade at "
-        "milConnect or at your nearest ID card office."
-    )
+    default_key = "error.premium_required"
 
 
 class Conflict(PortalError):
-    default_message = "Sorry, that changed while we were working on it. Please try again."
+    default_key = "error.conflict"
 
 
 class SlotUnavailable(Conflict):
-    default_message = "Sorry, that appointment time is no longer available."
+    default_key = "error.slot_unavailable"
 
 
 class RefillNotAllowed(PortalError):
     """A refill the rules refuse; `renewal_possible` tells the bot whether to offer a renewal."""
 
-    default_message = "Sorry, that prescription can't be refilled right now."
+    default_key = "error.refill_not_allowed"
 
     def __init__(
         self, user_message: str | None = None, *, renewal_possible: bool = False, **keyed: Any
@@ -100,7 +110,7 @@ class RefillNotAllowed(PortalError):
 class RenewalNotAllowed(PortalError):
     """A renewal the rules refuse; `needs_visit` tells the bot to offer a visit instead."""
 
-    default_message = "Sorry, that prescription can't be renewed online."
+    default_key = "error.renewal_not_allowed"
 
     def __init__(
         self, user_message: str | None = None, *, needs_visit: bool = False, **keyed: Any
@@ -110,19 +120,15 @@ class RenewalNotAllowed(PortalError):
 
 
 class VerificationFailed(PortalError):
-    default_message = "Sorry, those details don't match our records."
+    default_key = "error.verification_failed"
 
 
 class LockedOut(PortalError):
-    default_message = (
-        "For your security, verification is locked for now after too many attempts. "
-        "Please try again later or call the MHS GENESIS Global Service Center at "
-        f"{GLOBAL_SERVICE_CENTER}."
-    )
+    default_key = "error.locked_out"
 
 
 class SessionExpired(PortalError):
-    default_message = "Your session has ended. Please verify your identity again."
+    default_key = "error.session_expired"
 
 
 class Unavailable(Exception):
@@ -131,13 +137,10 @@ class Unavailable(Exception):
     Deliberately not a `PortalError`: code that reads a `PortalError` as "the request can't be
     done" (no such family member, details don't match) must never mistake an outage for an
     answer. The transaction it interrupted was rolled back, so nothing was written: the action
-    server and the channels say `user_message` and the patient simply tries again.
+    server and the channels say its `default_key` message and the patient simply tries again.
     """
 
-    user_message = (
-        "Sorry, I can't reach our records right now, so nothing was changed. "
-        "Please try again shortly."
-    )
+    default_key = "error.unavailable"
 
     def __init__(self, detail: str = "the database is unavailable") -> None:
         super().__init__(detail)

@@ -11,7 +11,6 @@ lifetime, whatever the activity: a conversation id is guessable, a phone's posse
 from __future__ import annotations
 
 import hmac
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from portal_core import access, audit
 from portal_core.actors import CHANNELS, Actor
 from portal_core.clock import utcnow
 from portal_core.config import Settings, load_settings
-from portal_core.contacts import GLOBAL_SERVICE_CENTER
 from portal_core.database import Database, locked_row
 from portal_core.errors import InvalidInput, LockedOut, PortalError, VerificationFailed
 from portal_core.models import Patient, PhoneLockout, SecurityAlert, VerifiedSession
@@ -38,7 +36,6 @@ EARLIEST_BIRTH_YEAR = 1900
 # A lockout that starts within this long of the previous one's end doubles it, up to the cap.
 REPEAT_WINDOW = timedelta(hours=24)
 MAX_LOCKOUT = timedelta(hours=24)
-HELP = f"the MHS GENESIS Global Service Center at {GLOBAL_SERVICE_CENTER}, or your clinic"
 
 
 # --- Errors and views --------------------------------------------------------------------
@@ -49,11 +46,7 @@ class DetailsDoNotMatch(VerificationFailed):
 
     def __init__(self, attempts_left: int) -> None:
         self.attempts_left = attempts_left
-        tries = "1 more try" if attempts_left == 1 else f"{attempts_left} more tries"
-        super().__init__(
-            "Sorry, those details don't match our records for this phone number. "
-            f"You have {tries} before verification is locked for a while."
-        )
+        super().__init__(key="identity.details_wrong", data={"attempts_left": attempts_left})
 
 
 class PhoneLocked(LockedOut):
@@ -61,20 +54,7 @@ class PhoneLocked(LockedOut):
 
     def __init__(self, locked_until: datetime, now: datetime) -> None:
         self.locked_until = locked_until
-        super().__init__(
-            "For your security, verification from this phone is locked after too many attempts. "
-            f"Please try again in {_wait_in_words(locked_until - now)}, or for help now call "
-            f"{HELP}."
-        )
-
-
-def _wait_in_words(wait: timedelta) -> str:
-    """The wait as the person hears it: minutes, or hours once it is over an hour and a half."""
-    minutes = max(1, math.ceil(wait.total_seconds() / 60))
-    if minutes <= 90:
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    hours = math.ceil(minutes / 60)
-    return f"{hours} hours"
+        super().__init__(key="identity.locked", data={"wait": locked_until - now})
 
 
 @dataclass(frozen=True)
@@ -104,7 +84,7 @@ _NANP = re.compile(r"[2-9]\d{2}[2-9]\d{6}")
 
 def normalize_phone(raw: str) -> str:
     """E.164 (`+12545550100`). Numbers without a country code are taken as US (NANP) numbers."""
-    bad = InvalidInput("Sorry, that doesn't look like a phone number. Please check it.")
+    bad = InvalidInput(key="identity.not_a_phone")
     if not isinstance(raw, str) or len(raw) > MAX_PHONE_LENGTH:
         raise bad
     text = raw.strip()
@@ -164,10 +144,6 @@ _NUMERIC = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})")
 _KEYPAD = re.compile(r"\d{8}")
 _MONTH_FIRST = re.compile(r"([a-z]+) (\d{1,2}) (\d{2}|\d{4})")
 _DAY_FIRST = re.compile(r"(\d{1,2}) ([a-z]+) (\d{2}|\d{4})")
-_UNDERSTOOD = (
-    "Please say or type your date of birth as month, day and year, for example June 15, 1985, "
-    "or 06/15/1985."
-)
 
 
 def parse_date_of_birth(value: str | date, *, today: date | None = None) -> date:
@@ -185,7 +161,7 @@ def parse_date_of_birth(value: str | date, *, today: date | None = None) -> date
     if isinstance(value, date):
         return _check_birth_date(value, today)
     if not isinstance(value, str) or len(value) > MAX_DATE_LENGTH:
-        raise InvalidInput(f"Sorry, I didn't catch that date. {_UNDERSTOOD}")
+        raise InvalidInput(key="identity.date_unreadable")
     year, month, day = _date_parts(value)
     if year < 100:
         year = _full_year(year, today)
@@ -205,10 +181,10 @@ def _full_year(two_digits: int, today: date) -> int:
 def _impossible(year: int, month: int, day: int) -> InvalidInput:
     if 1 <= month <= 12 and 1 <= year <= 9999:
         return InvalidInput(
-            f"{date(year, month, 1):%B} {year} doesn't have a day {day}. "
-            "Please check your date of birth and try again."
+            key="identity.no_such_day",
+            data={"month": date(year, month, 1), "year": year, "day": day},
         )
-    return InvalidInput(f"That isn't a real date. {_UNDERSTOOD}")
+    return InvalidInput(key="identity.not_a_date")
 
 
 def _date_parts(value: str) -> tuple[int, int, int]:
@@ -229,19 +205,19 @@ def _date_parts(value: str) -> tuple[int, int, int]:
         return int(match[3]), _MONTHS[match[1]], int(match[2])
     if (match := _DAY_FIRST.fullmatch(spoken)) and match[2] in _MONTHS:
         return int(match[3]), _MONTHS[match[2]], int(match[1])
-    raise InvalidInput(f"Sorry, I didn't catch that date. {_UNDERSTOOD}")
+    raise InvalidInput(key="identity.date_unreadable")
 
 
 def _check_birth_date(born: date, today: date) -> date:
     if born > today or born.year < EARLIEST_BIRTH_YEAR:
-        raise InvalidInput("That date of birth doesn't look right. Please check it and try again.")
+        raise InvalidInput(key="identity.birth_date_wrong")
     return born
 
 
 def _parse_last4(value: str) -> str:
     digits = re.sub(r"[\s-]", "", value) if isinstance(value, str) and len(value) <= 20 else ""
     if not re.fullmatch(r"[0-9]{4}", digits):
-        raise InvalidInput("Please give the last four digits of your DoD ID number.")
+        raise InvalidInput(key="identity.last4_needed")
     return digits
 
 
@@ -251,7 +227,7 @@ def _check_session_key(session_key: str) -> str:
         or not session_key.strip()
         or len(session_key) > MAX_SESSION_KEY_LENGTH
     ):
-        raise InvalidInput("Sorry, this conversation can't be verified. Please start again.")
+        raise InvalidInput(key="identity.start_again")
     return session_key
 
 
@@ -284,7 +260,7 @@ def verify(
     number = normalize_phone(phone)
     session_key = _check_session_key(session_key)
     if channel not in VERIFY_CHANNELS:
-        raise InvalidInput("Sorry, verification isn't available on this channel.")
+        raise InvalidInput(key="identity.wrong_channel")
     born = parse_date_of_birth(date_of_birth, today=now.date())
     last4 = _parse_last4(dod_last4)
     with db.transaction() as session:
@@ -343,9 +319,7 @@ def _attempt(
         # Two people on one phone with the same birthday and last four: the details can't
         # tell them apart, and that is no one's mistake, so it is not counted as a failure.
         log("failed", "details match more than one patient")
-        return VerificationFailed(
-            f"Sorry, I can't confirm who you are from those details. Please call {HELP}."
-        )
+        return VerificationFailed(key="identity.cannot_confirm")
 
     def alert(row: PhoneLockout, length: timedelta) -> None:
         _raise_lockout_alert(

@@ -28,7 +28,7 @@ def require_id(value: object, what: str = "patient") -> int:
     """The id, or InvalidInput naming what was asked for ("that isn't a valid patient")."""
     checked = valid_id(value)
     if checked is None:
-        raise InvalidInput(f"Sorry, that isn't a valid {what}.")
+        raise InvalidInput(key="error.invalid_id", data={"what": what})
     return checked
 
 

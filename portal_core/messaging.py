@@ -25,7 +25,6 @@ from portal_core.actors import Actor
 from portal_core.business_days import add_business_days
 from portal_core.clock import now_or
 from portal_core.config import Settings, load_settings
-from portal_core.contacts import GLOBAL_SERVICE_CENTER
 from portal_core.database import Database
 from portal_core.errors import InvalidInput, PortalError, WithChoices
 from portal_core.ids import require_id as _require_id
@@ -38,6 +37,7 @@ from understanding.text import normalise
 MAX_BODY_CHARS = 4000
 MAX_SUBJECT_CHARS = 160
 MAX_RECIPIENT_CHARS = 200
+MAX_THREADS = 100  # conversations listed at once
 _HARD_CEILING = 100_000  # beyond this, not even the emergency check is worth running
 
 CARE_TEAM = "care_team"  # the PCM, or the home clinic's nurses when there is no PCM
@@ -125,10 +125,7 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 class EmergencyInMessage(PortalError):
     """The message describes an emergency or a crisis; `finding` says which and why."""
 
-    default_message = (
-        "This sounds like it could be an emergency, so I haven't sent it as a secure message: "
-        "those aren't read right away. If this is an emergency, call 911 now."
-    )
+    default_key = "messaging.emergency"
 
     def __init__(self, finding: Finding, user_message: str | None = None) -> None:
         super().__init__(user_message)
@@ -141,25 +138,19 @@ class EmergencyInMessage(PortalError):
 
 
 class MessageTooLong(InvalidInput):
-    default_message = (
-        f"That message is too long. Please keep it under {MAX_BODY_CHARS:,} characters, or "
-        "send it as two messages."
-    )
+    default_key = "messaging.too_long"
 
 
 class EmptyMessage(InvalidInput):
-    default_message = "The message is empty. What would you like to say?"
+    default_key = "message.empty"
 
 
 class UnknownRecipient(InvalidInput):
-    default_message = (
-        "I'm not sure who to send that to. I can send it to your primary care manager (PCM), "
-        "the nurses, the front desk, scheduling, or the pharmacy."
-    )
+    default_key = "messaging.unknown_recipient"
 
 
 class AmbiguousRecipient(WithChoices, InvalidInput):
-    default_message = "Which clinic do you mean?"
+    default_key = "clinics.which"
     choices: tuple[str, ...]
 
 
@@ -250,16 +241,13 @@ def send_message(
     if not body:
         raise EmptyMessage()
     if len(body) > MAX_BODY_CHARS:
-        raise MessageTooLong(
-            f"That message is {len(body):,} characters long; the limit is {MAX_BODY_CHARS:,}. "
-            "Please shorten it or send it as two messages."
-        )
+        raise MessageTooLong(key="messaging.too_long_by", data={"length": len(body)})
     if subject is not None and len(subject) > MAX_SUBJECT_CHARS:
-        raise InvalidInput(f"Please keep the subject under {MAX_SUBJECT_CHARS} characters.")
+        raise InvalidInput(key="messaging.subject_too_long", data={"most": MAX_SUBJECT_CHARS})
     if len(to) > MAX_RECIPIENT_CHARS:
         raise UnknownRecipient()
     if category is not None and category not in CATEGORIES:
-        raise InvalidInput("Sorry, I don't know that kind of message.")
+        raise InvalidInput(key="messaging.unknown_category")
 
     with db.transaction() as session:
         patient = access.require(session, actor, patient_id, Capability.MESSAGES, now=now)
@@ -335,8 +323,8 @@ def threads(
     """Message threads, most recent activity first, each with its last message and due date."""
     now = now_or(now)
     patient_id = _require_id(patient_id)
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
-        raise InvalidInput("Please ask for between 1 and 100 conversations.")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_THREADS:
+        raise InvalidInput(key="messaging.thread_limit", data={"most": MAX_THREADS})
     with db.transaction() as session:
         patient = access.require(session, actor, patient_id, Capability.MESSAGES, now=now)
         rows = list(
@@ -396,19 +384,20 @@ def route(
     if asks_for_pcm:
         other = _other_provider_named(session, patient, leftover)
         if other is not None:
-            pcm = patient.pcm.display_name if patient.pcm is not None else "your care team"
+            if patient.pcm is None:
+                raise UnknownRecipient(
+                    key="messaging.not_to_provider_no_pcm",
+                    data={"provider": other.display_name},
+                )
             raise UnknownRecipient(
-                f"I can't send secure messages to {other.display_name} from here. I can send it "
-                f"to {pcm}, or to the nurses, front desk, scheduling or pharmacy at your clinic."
+                key="messaging.not_to_provider",
+                data={"provider": other.display_name, "pcm": patient.pcm.display_name},
             )
         return _care_team(session, patient, category or "general")
     if pool is not None:
         return _pool(_home_clinic(session, patient), pool, category or _POOL_CATEGORY[pool])
     if _TECH_SUPPORT.search(said):
-        raise UnknownRecipient(
-            "Secure messages go to your care team. For help with the patient portal itself, "
-            f"please call the MHS GENESIS Global Service Center at {GLOBAL_SERVICE_CENTER}."
-        )
+        raise UnknownRecipient(key="messaging.portal_help")
     if leftover and category is None:
         raise UnknownRecipient()
     chosen_category = category or "general"
@@ -456,10 +445,7 @@ def _home_clinic(session: Session, patient: Patient) -> Clinic:
         return patient.home_clinic
     if patient.pcm is not None:
         return patient.pcm.clinic
-    raise UnknownRecipient(
-        "I couldn't find a clinic on file to send this to. Please call your military hospital "
-        f"or clinic, or the MHS GENESIS Global Service Center at {GLOBAL_SERVICE_CENTER}."
-    )
+    raise UnknownRecipient(key="messaging.no_clinic")
 
 
 def _leftover_words(said: str) -> list[str]:
@@ -504,8 +490,9 @@ def _named_clinic(session: Session, patient: Patient, words: Sequence[str]) -> C
         matches = same_facility or matches
     if len(matches) > 1:
         choices = [f"{c.name} ({c.facility})" for c in matches]
-        question = "Which clinic do you mean: " + " or ".join(choices) + "?"
-        raise AmbiguousRecipient(question, choices=choices)
+        raise AmbiguousRecipient(
+            key="messaging.which_clinic_of", data={"choices": choices}, choices=choices
+        )
     return matches[0] if matches else None
 
 
@@ -571,7 +558,7 @@ def _default_subject(category: str, body: str) -> str:
 def _clean(text: object, *, what: str) -> str:
     """The text without control characters (`free_text.clean`), trimmed."""
     if not isinstance(text, str):
-        raise InvalidInput(f"Sorry, I couldn't read that {what}.")
+        raise InvalidInput(key="messaging.unreadable", data={"what": what})
     if len(text) > _HARD_CEILING:
         raise MessageTooLong()
     return free_text.clean(text).strip()

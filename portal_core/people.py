@@ -37,14 +37,11 @@ MAX_GRANT_YEARS = 1
 
 
 class NoPrimaryCareManager(NotFound):
-    default_message = (
-        "You don't have a primary care manager (PCM) assigned yet. Please call your clinic, or "
-        "your TRICARE regional contractor (tricare.mil/ContactUs), to be assigned one."
-    )
+    default_key = "people.no_pcm"
 
 
 class FamilyMemberNotFound(NotFound):
-    default_message = "Sorry, I couldn't tell who you mean."
+    default_key = "people.who_unclear"
 
 
 class AmbiguousFamilyMember(InvalidInput):
@@ -52,18 +49,15 @@ class AmbiguousFamilyMember(InvalidInput):
 
     def __init__(self, choices: Iterable[str]) -> None:
         self.choices = tuple(choices)
-        super().__init__(f"Who do you mean: {_join_names(self.choices, 'or')}?")
+        super().__init__(key="people.which_person", data={"choices": self.choices})
 
 
 class ProxyGrantNotAllowed(AccessDenied):
-    default_message = (
-        "Only patients 18 or older can give someone proxy access. For younger patients, a "
-        "parent or guardian already manages access."
-    )
+    default_key = "people.grant_adults_only"
 
 
 class ProxyGrantNotFound(NotFound):
-    default_message = "You haven't given that person proxy access, so there's nothing to remove."
+    default_key = "people.grant_not_found"
 
 
 # --- Views -------------------------------------------------------------------------------
@@ -268,9 +262,7 @@ def _no_pcm(clinic: Clinic | None) -> NoPrimaryCareManager:
     if clinic is None:
         return NoPrimaryCareManager()
     return NoPrimaryCareManager(
-        "You don't have a primary care manager (PCM) assigned yet. Please call "
-        f"{clinic.name} at {clinic.phone}, or your TRICARE regional contractor "
-        "(tricare.mil/ContactUs), to be assigned one."
+        key="people.no_pcm_call_clinic", data={"clinic": clinic.name, "phone": clinic.phone}
     )
 
 
@@ -412,9 +404,9 @@ def _relationship(me: Patient, other: Patient, is_guardian: bool) -> str:
 
 def _reference_words(reference: str) -> list[str]:
     if not isinstance(reference, str) or not reference.strip():
-        raise InvalidInput('Who is this for? You can say "me" or a family member\'s name.')
+        raise InvalidInput(key="people.who_is_it_for")
     if len(reference) > MAX_REFERENCE_LENGTH:
-        raise InvalidInput("That's a bit long. Please just tell me the person's first name.")
+        raise InvalidInput(key="people.reference_too_long")
     return relations.reference_words(reference)
 
 
@@ -488,27 +480,14 @@ def _not_found(
     members: list[FamilyMemberView], capability: Capability | None = None
 ) -> FamilyMemberNotFound:
     """Names only the people the speaker may act for (for this task, when it is known)."""
-    others = [
+    others = tuple(
         m.first_name
         for m in members
         if not m.is_self and (m.can(capability) if capability else m.capabilities)
-    ]
-    listed = (
-        f"You can act for {_join_names(['yourself', *others], 'and')}."
-        if others
-        else "Right now you can only act for yourself."
     )
-    return FamilyMemberNotFound(
-        f"Sorry, I couldn't find that person among the people you can act for. {listed} "
-        "Anyone 18 or older can give you proxy access through the patient portal."
-    )
-
-
-def _join_names(names: tuple[str, ...] | list[str], conjunction: str) -> str:
-    names = list(names)
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
+    if not others:
+        return FamilyMemberNotFound(key="people.not_found_only_self")
+    return FamilyMemberNotFound(key="people.not_found", data={"others": others})
 
 
 # --- Proxy grants ------------------------------------------------------------------------
@@ -537,7 +516,7 @@ def grant_proxy(
             raise ProxyGrantNotAllowed()
         grantee = _find_person(session, grantee_dod_id_or_id)
         if grantee.id == me.id:
-            raise InvalidInput("You already have full access to your own record.")
+            raise InvalidInput(key="people.grant_to_self")
         for old in _active_grants(session, me.id, grantee.id, today):
             old.revoked_at = now
         grant = ProxyGrant(
@@ -619,15 +598,12 @@ def proxy_grants(
 
 def _check_expiry(expires_on: date, today: date) -> date:
     if isinstance(expires_on, datetime) or not isinstance(expires_on, date):
-        raise InvalidInput("Please give the date the access should end.")
+        raise InvalidInput(key="people.grant_end_date")
     latest = add_years(today, MAX_GRANT_YEARS)
     if expires_on <= today:
-        raise InvalidInput("The end date for proxy access needs to be after today.")
+        raise InvalidInput(key="people.grant_end_after_today")
     if expires_on > latest:
-        raise InvalidInput(
-            "Proxy access can be given for up to one year at a time, so the latest end date is "
-            f"{latest:%B} {latest.day}, {latest.year}. You can renew it before then."
-        )
+        raise InvalidInput(key="people.grant_up_to_a_year", data={"latest": latest})
     return expires_on
 
 
@@ -642,17 +618,17 @@ def add_years(day: date, years: int) -> date:
 def _find_person(session: Session, dod_id_or_id: str | int) -> Patient:
     """A DoD ID is ten digits (given as text so leading zeros survive); an int is our own id."""
     if isinstance(dod_id_or_id, bool):
-        raise InvalidInput("Please give the person's 10-digit DoD ID number.")
+        raise InvalidInput(key="people.dod_id_needed")
     if isinstance(dod_id_or_id, int):
         return access.load_patient(session, dod_id_or_id)
     if not isinstance(dod_id_or_id, str):
-        raise InvalidInput("Please give the person's 10-digit DoD ID number.")
+        raise InvalidInput(key="people.dod_id_needed")
     digits = re.sub(r"[\s-]", "", dod_id_or_id)
     if not re.fullmatch(r"\d{10}", digits):
-        raise InvalidInput("A DoD ID number has 10 digits. Please check it and try again.")
+        raise InvalidInput(key="people.dod_id_digits")
     person = session.scalar(select(Patient).where(Patient.dod_id == digits))
     if person is None:
-        raise PatientNotFound("Sorry, I couldn't find anyone with that DoD ID number.")
+        raise PatientNotFound(key="people.dod_id_unknown")
     return person
 
 
@@ -682,25 +658,9 @@ def _grant_view(grant: ProxyGrant, grantee: Patient) -> ProxyGrantView:
     )
 
 
-# --- Accounts and contact details --------------------------------------------------------
-
-CONTACT_SYSTEM = "DEERS (the Defense Enrollment Eligibility Reporting System)"
-CONTACT_ONLINE = "milConnect (milconnect.dmdc.osd.mil)"
-CONTACT_IN_PERSON = "an ID card office (a RAPIDS site; find one at idco.dmdc.osd.mil)"
-CONTACT_PHONE = "the DMDC Support Center at 1-800-538-9552"
-
-
-def contact_update_guidance() -> str:
-    """Why the portal can't change an address, and where to change it instead.
-
-    Contact details are DEERS data; the portal only mirrors them, so an edit here would be
-    overwritten. The bot asks this function rather than carrying its own copy of the rule.
-    """
-    return (
-        f"Your address, phone number and email come from {CONTACT_SYSTEM}, so I can't change "
-        f"them here. You can update them online at {CONTACT_ONLINE}, at {CONTACT_IN_PERSON}, or "
-        f"by calling {CONTACT_PHONE}. Changes reach the patient portal within a few days."
-    )
+# --- Accounts ----------------------------------------------------------------------------
+# (Where contact details are changed, DEERS, is the Rasa response `utter_update_contact_info`'s
+# to say: the portal only mirrors them, so it never changes them.)
 
 
 def account_level(db: Database, patient_id: int) -> str:

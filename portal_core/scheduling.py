@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import islice
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +26,6 @@ from portal_core import access, audit, clinics, free_text
 from portal_core.actors import Actor
 from portal_core.business_days import add_business_days
 from portal_core.clinics import (
-    article,
     format_date,
     format_local,
     load_appointment_type,
@@ -84,90 +84,74 @@ _ACTIVE_SLOT_INDEX = "uq_appointments_active_slot"
 class RequestOnly(PortalError):
     """The clinic schedules this type itself: offer to file a request instead of booking."""
 
-    default_message = (
-        "That clinic schedules this kind of appointment itself, so I can't book it online. "
-        "I can send them a request and they'll contact you to set it up."
-    )
+    default_key = "scheduling.request_only"
 
     def __init__(
-        self,
-        user_message: str | None = None,
-        *,
-        clinic_id: int | None = None,
-        type_id: int | None = None,
+        self, *, clinic_id: int | None = None, type_id: int | None = None, **keyed: Any
     ) -> None:
-        super().__init__(user_message)
+        super().__init__(**keyed)
         self.clinic_id = clinic_id
         self.type_id = type_id
 
 
 class SlotNotFound(NotFound):
-    default_message = "Sorry, I couldn't find that appointment time. Let's look for another one."
+    default_key = "scheduling.slot_not_found"
 
 
 class SlotTooSoon(SlotUnavailable):
-    default_message = (
-        "Sorry, that time has passed or starts too soon to book online. "
-        "Let's look for a later time."
-    )
+    default_key = "scheduling.slot_too_soon"
 
 
 class OverlappingAppointment(Conflict):
-    default_message = "You already have an appointment at that time."
+    default_key = "scheduling.overlap"
 
 
 class RequestAlreadyPending(Conflict):
     """A second request for the same visit would only make the clinic call twice."""
 
-    default_message = "You already have a request waiting for that kind of appointment."
+    default_key = "scheduling.request_pending"
 
 
 class AppointmentNotFound(NotFound):
     """Also raised for someone else's appointment, so its existence is never revealed."""
 
-    default_message = "Sorry, I couldn't find that appointment."
+    default_key = "scheduling.appointment_not_found"
 
 
 class AppointmentNotChangeable(PortalError):
-    default_message = "Sorry, that appointment can't be changed online."
+    default_key = "scheduling.not_changeable"
 
 
 class AppointmentAlreadyCancelled(AppointmentNotChangeable):
-    default_message = "That appointment has already been cancelled."
+    default_key = "scheduling.already_cancelled"
 
 
 class AppointmentAlreadyPast(AppointmentNotChangeable):
-    default_message = "That appointment has already taken place, so it can't be changed."
+    default_key = "scheduling.already_past"
 
 
 class SameSlot(InvalidInput):
-    default_message = "That's the time you already have. Would you like a different time?"
+    default_key = "scheduling.same_slot"
 
 
 class DifferentAppointmentType(InvalidInput):
-    default_message = (
-        "That time is for a different kind of appointment. To change the kind of visit, cancel "
-        "this one and book a new one."
-    )
+    default_key = "scheduling.different_type"
 
 
 class ClinicNeeded(InvalidInput):
-    default_message = "Which clinic would you like to be seen at?"
+    default_key = "scheduling.clinic_needed"
 
 
 class ProviderNotFound(NotFound):
-    default_message = "Sorry, I couldn't find that provider."
+    default_key = "scheduling.provider_not_found"
 
 
 class InvalidWindow(InvalidInput):
-    default_message = "Sorry, I couldn't use those dates. Which days work for you?"
+    default_key = "scheduling.window_unusable"
 
 
 class ReasonTooLong(InvalidInput):
-    default_message = (
-        f"Please keep the reason for the visit under {MAX_REASON_CHARS} characters. "
-        "You can tell your care team more at the appointment."
-    )
+    default_key = "scheduling.reason_too_long"
 
 
 @dataclass(frozen=True)
@@ -747,11 +731,9 @@ def _load_own_appointment(
 
 def _require_direct(session: Session, clinic: Clinic, appointment_type: AppointmentType) -> None:
     if resolve_booking_mode(session, clinic, appointment_type) != "direct":
-        kind = appointment_type.name.lower()
         raise RequestOnly(
-            f"The {clinic.name} schedules {kind} appointments itself, so I can't book one online. "
-            "I can send the clinic a request with the days that suit you, and they'll contact "
-            "you to set it up.",
+            key="scheduling.request_only_at",
+            data={"clinic": clinic.name, "kind": appointment_type.name},
             clinic_id=clinic.id,
             type_id=appointment_type.id,
         )
@@ -772,14 +754,15 @@ def _require_no_pending_request(
     ).first()
     if pending is None:
         return
-    kind = appointment_type.name.lower()
-    sent = local_today(clinic.time_zone, pending.created_at)
-    contact_day = local_today(clinic.time_zone, pending.contact_by)
     raise RequestAlreadyPending(
-        f"There's already a request for {article(kind)} {kind} appointment with the "
-        f"{clinic.name}, sent on {format_date(sent)}. "
-        f"The clinic will contact you by {format_date(contact_day)}. To add details, send "
-        f"them a secure message; if you need care sooner, call the clinic at {clinic.phone}."
+        key="scheduling.request_pending_since",
+        data={
+            "kind": appointment_type.name,
+            "clinic": clinic.name,
+            "sent": local_today(clinic.time_zone, pending.created_at),
+            "contact_by": local_today(clinic.time_zone, pending.contact_by),
+            "phone": clinic.phone,
+        },
     )
 
 
@@ -801,9 +784,11 @@ def _require_no_overlap(session: Session, patient_id: int, slot: Slot) -> None:
         if _overlap(other.slot.starts_at, _slot_end(other.slot), start, end):
             clinic = other.slot.clinic
             raise OverlappingAppointment(
-                f"You already have an appointment at the {clinic.name} on "
-                f"{format_local(clinic.time_zone, other.slot.starts_at)} at that time. "
-                "Would you like to reschedule that one instead, or pick another time?"
+                key="scheduling.overlap_at",
+                data={
+                    "clinic": clinic.name,
+                    "at": to_local(clinic.time_zone, other.slot.starts_at),
+                },
             )
 
 

@@ -23,7 +23,7 @@ import jwt
 from portal_core import access
 from portal_core.clock import utcnow
 from portal_core.config import Settings, load_settings
-from portal_core.errors import AccessDenied, InvalidInput, SessionExpired
+from portal_core.errors import AccessDenied, SessionExpired
 from portal_core.models.people import ASSURANCE_LEVELS
 
 ISSUER = "genesis-portal"
@@ -40,10 +40,7 @@ SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 class InvalidToken(AccessDenied):
-    default_message = (
-        "Sorry, I couldn't confirm your portal sign-in. Please refresh the page or sign in to "
-        "the patient portal again."
-    )
+    default_key = "web_token.invalid"
 
 
 @dataclass(frozen=True)
@@ -75,13 +72,13 @@ def issue_token(
     """
     settings = settings or load_settings()
     if isinstance(patient_id, bool) or not isinstance(patient_id, int) or patient_id <= 0:
-        raise InvalidInput("A web token needs a positive patient id.")
+        raise ValueError("A web token needs a positive patient id.")
     if assurance_level not in ASSURANCE_LEVELS:
-        raise InvalidInput("A web token needs an assurance level of basic or premium.")
+        raise ValueError("A web token needs an assurance level of basic or premium.")
     if not timedelta(0) < ttl <= MAX_TTL:
-        raise InvalidInput("A web token lives for more than zero and at most twelve hours.")
+        raise ValueError("A web token lives for more than zero and at most twelve hours.")
     if session is not None and (not isinstance(session, str) or not SESSION_ID.fullmatch(session)):
-        raise InvalidInput("A web token's session id is 16 to 64 URL-safe characters.")
+        raise ValueError("A web token's session id is 16 to 64 URL-safe characters.")
     issued = (now or utcnow()).astimezone(timezone.utc)
     claims = {
         "sub": str(patient_id),
@@ -129,9 +126,7 @@ def _identity(claims: dict[str, Any], now: datetime) -> WebIdentity:
     if now + CLOCK_SKEW < issued_at or expires_at <= issued_at:
         raise InvalidToken()
     if now >= expires_at:
-        raise SessionExpired(
-            "Your portal session has ended. Please refresh the page or sign in again."
-        )
+        raise SessionExpired(key="web_token.expired")
     subject, level = claims["sub"], claims["lvl"]
     if not isinstance(subject, str) or not subject.isascii() or not subject.isdigit():
         raise InvalidToken()

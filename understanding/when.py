@@ -105,7 +105,7 @@ def _strip_time_words(text: str) -> str:
 def parse_when(text: str, time_zone: str, *, now: datetime) -> When:
     """Interpret `text` relative to `now` in `time_zone`; raise InvalidInput when it can't."""
     if not text or len(text) > 200:
-        raise InvalidInput("Please tell me a day or a time, for example 'next Tuesday morning'.")
+        raise InvalidInput(key="when.ask_day")
     today = now.astimezone(ZoneInfo(time_zone)).date()
     cleaned = _clean(text)
     tod = _time_of_day(cleaned)
@@ -121,9 +121,7 @@ def parse_when(text: str, time_zone: str, *, now: datetime) -> When:
             monday += timedelta(days=7 * (2 if week.group(1) == "following" else 1))
         return When(max(monday, today), monday + timedelta(days=4), tod)
     if _WEEKEND.search(rest):
-        raise InvalidInput(
-            "Clinics book weekdays only. Which weekday works for you, for example Monday?"
-        )
+        raise InvalidInput(key="when.weekdays_only")
     _reject_impossible_dates(rest, today)
     day_only = _DAY_OF_MONTH.match(rest)
     if day_only:
@@ -139,10 +137,7 @@ def parse_when(text: str, time_zone: str, *, now: datetime) -> When:
         },
     )
     if not found:
-        raise InvalidInput(
-            "Sorry, I didn't catch the day. You can say something like 'tomorrow', "
-            "'next Tuesday' or 'December 3rd'."
-        )
+        raise InvalidInput(key="when.day_not_caught")
     days = sorted({moment.date() for _, moment in found})
     if "month" in rest and len(days) == 1 and "next month" in rest:
         first = days[0].replace(day=1)
@@ -161,25 +156,25 @@ def _reject_impossible_dates(text: str, today: date) -> None:
         try:
             date(2024, month, day)  # a leap year, so 29 February stays possible
         except ValueError:
-            raise InvalidInput(
-                "That date doesn't exist. Which day works for you, for example 'December 3rd'?"
-            ) from None
+            raise InvalidInput(key="when.no_such_date") from None
 
 
 def _single(day: date, today: date, tod: str | None) -> When:
+    # A weekend day is checked like any other before the weekdays after it are offered: "June 3,
+    # 2028" is too far ahead and last Saturday has passed, whatever day of the week they are.
+    if day < today:
+        raise InvalidInput(key="when.passed")
+    if day > today + timedelta(days=MAX_AHEAD_DAYS):
+        raise InvalidInput(key="when.too_far_ahead")
     if day.weekday() >= 5:  # clinics book weekdays: offer the days that follow
         monday = day + timedelta(days=7 - day.weekday())
         return When(monday, monday + timedelta(days=4), tod)
-    if day < today:
-        raise InvalidInput("That date has already passed. Which upcoming day works for you?")
-    if day > today + timedelta(days=MAX_AHEAD_DAYS):
-        raise InvalidInput("I can only look about six months ahead. Could you pick an earlier day?")
     return When(day, day, tod, specific=True)
 
 
 def _next_day_of_month(today: date, day: int) -> date:
     if not 1 <= day <= 31:
-        raise InvalidInput("That isn't a day of the month. Which date works for you?")
+        raise InvalidInput(key="when.not_a_day_of_month")
     year, month = today.year, today.month
     for _ in range(3):
         try:
@@ -190,4 +185,4 @@ def _next_day_of_month(today: date, day: int) -> date:
             return candidate
         month = month % 12 + 1
         year += 1 if month == 1 else 0
-    raise InvalidInput("That isn't a day of the month. Which date works for you?")
+    raise InvalidInput(key="when.not_a_day_of_month")

@@ -12,23 +12,28 @@ changes with the rule.
 Speech: the voice channel makes every reply speakable (`wording.speech`) on its way out, so a
 `voice` wording here is what is said in other words, not spelled for the synthesiser.
 
+The domain's typed errors carry a message id and data, never a sentence (the domain may not
+import this floor): `say_error` words them here, and `wording.formats` holds the rules that
+word their data (`{choices:or}`, `{wait:wait}`, `{at:local}`).
+
 What is not here yet: the Rasa responses (`bot/domain.yml`, `bot/data/responses/*.yml`) must be
 literal text, so `tests/wording/test_catalogue.py` checks that the facts they state are these;
-the domain's typed errors (`portal_core/errors.py` and the services) carry their own sentences
-because the domain may not import this floor; the same test keeps their facts in step.
+a few domain errors not yet moved still carry a sentence (`PortalError.user_message`).
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portal_core import contacts, scheduling
+from portal_core import contacts, messaging, scheduling
 from portal_core.config import Settings, load_settings
 from portal_core.errors import PortalError, Unavailable
 from wording import codes
+from wording.formats import WORDING
+from wording.formats import with_article as with_article  # one rule, said where it was
 from wording.speech import cardinal
 
 CHANNELS = ("web", "sms", "voice")
@@ -81,6 +86,10 @@ def rule_facts(settings: Settings) -> dict[str, str]:
         "search_window": _weeks(scheduling.DEFAULT_WINDOW_DAYS),
         # Source: portal_core.scheduling.MAX_AHEAD_DAYS (how far ahead anything is searched).
         "booking_horizon": f"{cardinal(round(scheduling.MAX_AHEAD_DAYS / 30))} months",
+        # Source: portal_core.scheduling.MAX_REASON_CHARS (a visit reason's length).
+        "reason_max_chars": str(scheduling.MAX_REASON_CHARS),
+        # Source: portal_core.messaging.MAX_BODY_CHARS (a secure message's length).
+        "message_max_chars": f"{messaging.MAX_BODY_CHARS:,}",
     }
 
 
@@ -95,6 +104,19 @@ RULE_FACTS = frozenset(rule_facts(Settings()))
 
 
 # --- The messages --------------------------------------------------------------------------------
+
+# Phrases several of the domain's refusals share, written once (templates still: `{...}` fields).
+_TRICARE_ASSIGNS = "your TRICARE regional contractor (tricare.mil/ContactUs), to be assigned one."
+_NOT_AMONG = "Sorry, I couldn't find that person among the people you can act for."
+_ANYONE_CAN_GRANT = "Anyone 18 or older can give you proxy access through the patient portal."
+_HELP = "the MHS GENESIS Global Service Center at {global_service_center}, or your clinic"
+_DOB_HINT = (
+    "Please say or type your date of birth as month, day and year, for example June 15, 1985, "
+    "or 06/15/1985."
+)
+_ASK_CLINIC = "Which clinic would you like? For example 'family medicine'."
+_ASK_TYPE = "What kind of appointment do you need? For example 'a checkup'."
+_TOO_LONG_FOR_A_NAME = "That's a bit long for a name."
 
 MESSAGES: Mapping[str, Message] = {
     # Leaving or steering a task form (bot/actions/task_form.py)
@@ -551,6 +573,31 @@ MESSAGES: Mapping[str, Message] = {
     "safety.call_emergency": Message("Call {emergency_number}"),
     "safety.call_crisis_line": Message("Call {crisis_line}, then press 1"),
     "safety.text_crisis_line": Message("Text {crisis_text}"),
+    # Malformed ids and webhook fields (portal_core/ids.py, channel_state, the Twilio channels)
+    "error.invalid_id": Message("Sorry, that isn't a valid {what}."),
+    "channel.conversation_invalid": Message(
+        "Sorry, this conversation can't be continued. Please start again."
+    ),
+    "channel.field_invalid": Message("Sorry, that {what} isn't valid."),
+    "channel.call_invalid": Message("Sorry, that call can't be handled."),
+    "sms.you_can_call": Message("You can call {dial}."),
+    # Days and times the patient can't be understood for (understanding/when.py raises them)
+    "when.ask_day": Message("Please tell me a day or a time, for example 'next Tuesday morning'."),
+    "when.weekdays_only": Message(
+        "Clinics book weekdays only. Which weekday works for you, for example Monday?"
+    ),
+    "when.day_not_caught": Message(
+        "Sorry, I didn't catch the day. You can say something like 'tomorrow', 'next Tuesday' "
+        "or 'December 3rd'."
+    ),
+    "when.no_such_date": Message(
+        "That date doesn't exist. Which day works for you, for example 'December 3rd'?"
+    ),
+    "when.passed": Message("That date has already passed. Which upcoming day works for you?"),
+    "when.too_far_ahead": Message(
+        "I can only look about {booking_horizon} ahead. Could you pick an earlier day?"
+    ),
+    "when.not_a_day_of_month": Message("That isn't a day of the month. Which date works for you?"),
     # SMS keywords (channel_state/opt_out.py), as US carriers (CTIA) require
     "sms.help": Message(
         "{service_name}, the MHS GENESIS patient portal assistant. For help, call the MHS "
@@ -569,19 +616,239 @@ MESSAGES: Mapping[str, Message] = {
     "sms.cancel_hint": Message(
         ' If you meant to cancel an appointment, reply START, then "cancel my appointment".'
     ),
+    # --- The domain's refusals (portal_core raises them with these ids and their data) ---------
+    # portal_core/errors.py: each kind of failure's own words, when raised without a message id
+    "error.generic": Message("Sorry, that request could not be completed."),
+    "error.invalid_input": Message(
+        "Sorry, I couldn't understand that. Please check it and try again."
+    ),
+    "error.not_found": Message("Sorry, I couldn't find that."),
+    "error.patient_not_found": Message("Sorry, I couldn't find a patient record that matches."),
+    "error.access_denied": Message("Sorry, you don't have access to that."),
+    "error.premium_required": Message(
+        "This feature needs a premium (DS Logon Level 2) account. You can upgrade at "
+        "milConnect or at your nearest ID card office."
+    ),
+    "error.conflict": Message("Sorry, that changed while we were working on it. Please try again."),
+    "error.slot_unavailable": Message("Sorry, that appointment time is no longer available."),
+    "error.refill_not_allowed": Message("Sorry, that prescription can't be refilled right now."),
+    "error.renewal_not_allowed": Message("Sorry, that prescription can't be renewed online."),
+    "error.verification_failed": Message("Sorry, those details don't match our records."),
+    "error.locked_out": Message(
+        "For your security, verification is locked for now after too many attempts. "
+        "Please try again later or call the MHS GENESIS Global Service Center at "
+        "{global_service_center}."
+    ),
+    "error.session_expired": Message("Your session has ended. Please verify your identity again."),
+    "error.unavailable": Message(
+        "Sorry, I can't reach our records right now, so nothing was changed. "
+        "Please try again shortly."
+    ),
+    # portal_core/people.py: care team, who "my son" is, proxy grants
+    "people.no_pcm": Message(
+        "You don't have a primary care manager (PCM) assigned yet. Please call your clinic, or "
+        f"{_TRICARE_ASSIGNS}"
+    ),
+    "people.no_pcm_call_clinic": Message(
+        "You don't have a primary care manager (PCM) assigned yet. Please call {clinic} at "
+        f"{{phone}}, or {_TRICARE_ASSIGNS}"
+    ),
+    "people.who_unclear": Message("Sorry, I couldn't tell who you mean."),
+    "people.which_person": Message("Who do you mean: {choices:or}?"),
+    "people.not_found": Message(
+        f"{_NOT_AMONG} You can act for {{others:yourself and}}. {_ANYONE_CAN_GRANT}"
+    ),
+    "people.not_found_only_self": Message(
+        f"{_NOT_AMONG} Right now you can only act for yourself. {_ANYONE_CAN_GRANT}"
+    ),
+    "people.who_is_it_for": Message(
+        'Who is this for? You can say "me" or a family member\'s name.'
+    ),
+    "people.reference_too_long": Message(
+        "That's a bit long. Please just tell me the person's first name."
+    ),
+    "people.grant_adults_only": Message(
+        "Only patients 18 or older can give someone proxy access. For younger patients, a "
+        "parent or guardian already manages access."
+    ),
+    "people.grant_not_found": Message(
+        "You haven't given that person proxy access, so there's nothing to remove."
+    ),
+    "people.grant_to_self": Message("You already have full access to your own record."),
+    "people.grant_end_date": Message("Please give the date the access should end."),
+    "people.grant_end_after_today": Message(
+        "The end date for proxy access needs to be after today."
+    ),
+    # Source: portal_core.people.MAX_GRANT_YEARS (one year).
+    "people.grant_up_to_a_year": Message(
+        "Proxy access can be given for up to one year at a time, so the latest end date is "
+        "{latest:%B %-d, %Y}. You can renew it before then."
+    ),
+    "people.dod_id_needed": Message("Please give the person's 10-digit DoD ID number."),
+    "people.dod_id_digits": Message(
+        "A DoD ID number has 10 digits. Please check it and try again."
+    ),
+    "people.dod_id_unknown": Message("Sorry, I couldn't find anyone with that DoD ID number."),
+    # portal_core/messaging.py: what is never filed as a secure message, and who it goes to
+    "messaging.emergency": Message(
+        "This sounds like it could be an emergency, so I haven't sent it as a secure message: "
+        "those aren't read right away. If this is an emergency, call 911 now."
+    ),
+    "messaging.too_long": Message(
+        "That message is too long. Please keep it under {message_max_chars} characters, or "
+        "send it as two messages."
+    ),
+    "messaging.too_long_by": Message(
+        "That message is {length:,} characters long; the limit is {message_max_chars}. "
+        "Please shorten it or send it as two messages."
+    ),
+    "messaging.subject_too_long": Message("Please keep the subject under {most} characters."),
+    "messaging.unknown_category": Message("Sorry, I don't know that kind of message."),
+    "messaging.unreadable": Message("Sorry, I couldn't read that {what}."),
+    "messaging.thread_limit": Message("Please ask for between 1 and {most} conversations."),
+    "messaging.unknown_recipient": Message(
+        "I'm not sure who to send that to. I can send it to your primary care manager (PCM), "
+        "the nurses, the front desk, scheduling, or the pharmacy."
+    ),
+    "messaging.not_to_provider": Message(
+        "I can't send secure messages to {provider} from here. I can send it to {pcm}, or to "
+        "the nurses, front desk, scheduling or pharmacy at your clinic."
+    ),
+    "messaging.not_to_provider_no_pcm": Message(
+        "I can't send secure messages to {provider} from here. I can send it to your care "
+        "team, or to the nurses, front desk, scheduling or pharmacy at your clinic."
+    ),
+    "messaging.portal_help": Message(
+        "Secure messages go to your care team. For help with the patient portal itself, "
+        "please call the MHS GENESIS Global Service Center at {global_service_center}."
+    ),
+    "messaging.no_clinic": Message(
+        "I couldn't find a clinic on file to send this to. Please call your military hospital "
+        "or clinic, or the MHS GENESIS Global Service Center at {global_service_center}."
+    ),
+    "messaging.which_clinic_of": Message("Which clinic do you mean: {choices:each_or}?"),
+    # portal_core/identity.py: proving who is on the phone (its security alert is for operators)
+    "identity.details_wrong": Message(
+        "Sorry, those details don't match our records for this phone number. "
+        "You have {attempts_left:more try/more tries} before verification is locked for a while."
+    ),
+    "identity.locked": Message(
+        "For your security, verification from this phone is locked after too many attempts. "
+        f"Please try again in {{wait:wait}}, or for help now call {_HELP}."
+    ),
+    "identity.cannot_confirm": Message(
+        f"Sorry, I can't confirm who you are from those details. Please call {_HELP}."
+    ),
+    "identity.not_a_phone": Message(
+        "Sorry, that doesn't look like a phone number. Please check it."
+    ),
+    "identity.date_unreadable": Message(f"Sorry, I didn't catch that date. {_DOB_HINT}"),
+    "identity.not_a_date": Message(f"That isn't a real date. {_DOB_HINT}"),
+    "identity.no_such_day": Message(
+        "{month:%B} {year} doesn't have a day {day}. Please check your date of birth and try again."
+    ),
+    "identity.birth_date_wrong": Message(
+        "That date of birth doesn't look right. Please check it and try again."
+    ),
+    "identity.last4_needed": Message("Please give the last four digits of your DoD ID number."),
+    "identity.start_again": Message(
+        "Sorry, this conversation can't be verified. Please start again."
+    ),
+    "identity.wrong_channel": Message("Sorry, verification isn't available on this channel."),
+    # portal_core/web_tokens.py: the web chat's sign-in
+    "web_token.invalid": Message(
+        "Sorry, I couldn't confirm your portal sign-in. Please refresh the page or sign in to "
+        "the patient portal again."
+    ),
+    "web_token.expired": Message(
+        "Your portal session has ended. Please refresh the page or sign in again."
+    ),
+    # portal_core/clinics.py: which clinic or visit was meant
+    "clinics.not_found": Message("Sorry, I couldn't find that clinic."),
+    "clinics.which": Message("Which clinic do you mean?"),
+    "clinics.type_not_found": Message("Sorry, I couldn't find that kind of appointment."),
+    "clinics.which_type": Message("What kind of appointment do you need?"),
+    "clinics.type_not_offered": Message(
+        "Sorry, that clinic doesn't offer that kind of appointment."
+    ),
+    "clinics.type_not_offered_at": Message(
+        "Sorry, the {clinic} doesn't offer {kind:lower a} appointment. You can call them at "
+        "{phone} to ask where to go."
+    ),
+    "clinics.ask_clinic": Message(_ASK_CLINIC),
+    "clinics.clinic_too_long": Message(f"{_TOO_LONG_FOR_A_NAME} {_ASK_CLINIC}"),
+    "clinics.ask_type": Message(_ASK_TYPE),
+    "clinics.type_too_long": Message(f"{_TOO_LONG_FOR_A_NAME} {_ASK_TYPE}"),
+    "clinics.none_set_up": Message("Sorry, there are no clinics set up yet."),
+    "clinics.no_such_clinic": Message(
+        'Sorry, I couldn\'t find a clinic called "{name}". Clinics include {nearest:serial_or}.'
+    ),
+    "clinics.no_types_set_up": Message("Sorry, no appointment types are set up yet."),
+    "clinics.no_such_type": Message(
+        'Sorry, I don\'t know the appointment type "{name}". I can book {types:lower serial_or}.'
+    ),
+    "clinics.which_of": Message(
+        'I found more than one clinic for "{name}". Do you mean {shown:serial_or}?'
+    ),
+    "clinics.which_of_more": Message(
+        'I found more than one clinic for "{name}". Do you mean {shown:serial_or} or another '
+        "clinic?"
+    ),
+    "clinics.which_type_of": Message("Do you mean {types:lower serial_or}?"),
+    # portal_core/scheduling.py: the booking rules' refusals (with the `scheduling.*` above)
+    "scheduling.request_only": Message(
+        "That clinic schedules this kind of appointment itself, so I can't book it online. "
+        "I can send them a request and they'll contact you to set it up."
+    ),
+    "scheduling.request_only_at": Message(
+        "The {clinic} schedules {kind:lower} appointments itself, so I can't book one online. "
+        "I can send the clinic a request with the days that suit you, and they'll contact "
+        "you to set it up."
+    ),
+    "scheduling.request_pending": Message(
+        "You already have a request waiting for that kind of appointment."
+    ),
+    "scheduling.request_pending_since": Message(
+        "There's already a request for {kind:lower a} appointment with the {clinic}, sent on "
+        "{sent:%A, %B %-d}. The clinic will contact you by {contact_by:%A, %B %-d}. To add "
+        "details, send them a secure message; if you need care sooner, call the clinic at "
+        "{phone}."
+    ),
+    "scheduling.overlap": Message("You already have an appointment at that time."),
+    "scheduling.overlap_at": Message(
+        "You already have an appointment at the {clinic} on {at:local} at that time. "
+        "Would you like to reschedule that one instead, or pick another time?"
+    ),
+    "scheduling.slot_not_found": Message(
+        "Sorry, I couldn't find that appointment time. Let's look for another one."
+    ),
+    "scheduling.slot_too_soon": Message(
+        "Sorry, that time has passed or starts too soon to book online. "
+        "Let's look for a later time."
+    ),
+    "scheduling.appointment_not_found": Message("Sorry, I couldn't find that appointment."),
+    "scheduling.not_changeable": Message("Sorry, that appointment can't be changed online."),
+    "scheduling.already_cancelled": Message("That appointment has already been cancelled."),
+    "scheduling.already_past": Message(
+        "That appointment has already taken place, so it can't be changed."
+    ),
+    "scheduling.same_slot": Message(
+        "That's the time you already have. Would you like a different time?"
+    ),
+    "scheduling.different_type": Message(
+        "That time is for a different kind of appointment. To change the kind of visit, cancel "
+        "this one and book a new one."
+    ),
+    "scheduling.clinic_needed": Message("Which clinic would you like to be seen at?"),
+    "scheduling.provider_not_found": Message("Sorry, I couldn't find that provider."),
+    "scheduling.window_unusable": Message(
+        "Sorry, I couldn't use those dates. Which days work for you?"
+    ),
+    "scheduling.reason_too_long": Message(
+        "Please keep the reason for the visit under {reason_max_chars} characters. "
+        "You can tell your care team more at the appointment."
+    ),
 }
-
-
-def with_article(noun: str) -> str:
-    """'a wellness exam', 'an intake': English's indefinite article before a noun."""
-    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
-
-
-def or_list(items: Sequence[str]) -> str:
-    """'a or b', 'a, b, or c': a choice among names (`{choices:serial_or}` in a template)."""
-    if len(items) <= 2:
-        return " or ".join(items)
-    return ", ".join(items[:-1]) + f", or {items[-1]}"
 
 
 def refill_status(status: str, channel: str = "web") -> str:
@@ -614,11 +881,14 @@ def emergency_contacts(kind: str, channel: str = "web") -> list[dict[str, str]]:
 
 
 def say_error(error: PortalError | Unavailable, channel: str = "web") -> str:
-    """What a domain error says in `channel`'s words: its message id rendered with its data, or
-    (an error not yet moved to a message id) the sentence it carries."""
-    if isinstance(error, PortalError) and error.key:
-        return render(error.key, channel, **error.data)
-    return error.user_message
+    """What a domain error says in `channel`'s words: the message id it was raised with, else
+    the sentence it still carries (an error not yet moved to message ids), else its class's
+    message id; rendered with its data."""
+    if isinstance(error, Unavailable):
+        return render(Unavailable.default_key, channel)
+    if error.key is None and error.user_message:
+        return error.user_message
+    return render(error.message_key, channel, **error.data)
 
 
 def fields(template: str) -> frozenset[str]:
@@ -648,22 +918,4 @@ def render(
     facts: dict[str, Any] = dict(FACTS)
     if fields(template) & RULE_FACTS:
         facts.update(rule_facts(settings or load_settings()))
-    return _Formatter(channel).format(template, **{**facts, **values})
-
-
-class _Formatter(string.Formatter):
-    """`str.format`, plus the few specs the domain's data needs to become words: a list of names
-    as a choice (`{choices:serial_or}`, "a, b, or c") or as a list (`{names:list}`, "a, b"), and
-    a refill's status code (`{status:refill_status}`), in the channel's words."""
-
-    def __init__(self, channel: str) -> None:
-        self.channel = channel
-
-    def format_field(self, value: Any, format_spec: str) -> str:
-        if isinstance(value, (list, tuple)) and format_spec == "serial_or":
-            return or_list(value)
-        if isinstance(value, (list, tuple)) and format_spec == "list":
-            return ", ".join(value)
-        if isinstance(value, str) and format_spec == "refill_status":
-            return refill_status(value, self.channel)
-        return super().format_field(value, format_spec)
+    return WORDING.format(template, **{**facts, **values})

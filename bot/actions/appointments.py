@@ -53,7 +53,7 @@ def appointment_type_of(value: object) -> AppointmentTypeView:
 def clinic_of(value: object) -> ClinicView:
     db = portal.database()
     if value is None or not str(value).strip():
-        raise clinics.ClinicNotFound("Which clinic would you like?")
+        raise clinics.ClinicNotFound(key="ask.clinic")
     wanted = canonical(value)
     if wanted is not None:
         return next(c for c in clinics.list_clinics(db) if c.id == wanted)

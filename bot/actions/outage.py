@@ -6,7 +6,7 @@ server would answer Rasa with a 500, Rasa would drop the action's events and the
 hear nothing at all. `guard_all()` (called when `bot.actions` is imported) wraps the `run` of
 every action of ours so that an outage instead
 - drops whatever the action had already said this turn (nothing half-said either),
-- says `Unavailable.user_message` ("... nothing was changed. Please try again shortly."),
+- says the catalogue's `error.unavailable` ("... nothing was changed. Please try again shortly."),
 - and, for a form's validator, clears the slots this turn filled, so the form asks its question
   again rather than keeping an answer nobody checked; for a task's action (book, refill), opens
   the form that just finished again at its last question, so "yes" once more does the task.
@@ -29,6 +29,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from portal_core.errors import Unavailable
+from wording.catalogue import say_error
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def guarded(run: Run) -> Run:
     ) -> list[EventType]:
         log.warning("%s: the portal database is unavailable", self.name())
         del dispatcher.messages[said_before:]
-        dispatcher.utter_message(text=Unavailable.user_message)
+        dispatcher.utter_message(text=say_error(Unavailable()))
         return undo_events(self, tracker)
 
     if inspect.iscoroutinefunction(run):

@@ -146,7 +146,7 @@ def sms_conversation_id(phone: str) -> str:
 def voice_conversation_id(call_sid: str) -> str:
     """`voice:CA...`: each call is its own conversation, so a call never inherits a text's."""
     if not isinstance(call_sid, str) or not call_sid.strip() or len(call_sid) > 64:
-        raise InvalidInput("Sorry, that call can't be handled.")
+        raise InvalidInput(key="channel.call_invalid")
     return f"voice:{call_sid.strip()}"
 
 

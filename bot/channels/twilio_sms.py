@@ -126,7 +126,7 @@ def _say_custom(custom: dict[str, Any], out: Rendered) -> None:
     dial = custom.get("dial")
     if custom.get("handoff") and isinstance(dial, str) and dial:
         if not any(dial in text for text in out.texts):
-            out.texts.append(f"You can call {dial}.")
+            out.texts.append(catalogue.render("sms.you_can_call", "sms", dial=dial))
         return
     if isinstance(custom.get("text"), str):
         out.texts.append(custom["text"])

@@ -19,6 +19,7 @@ from portal_core.errors import InvalidInput, NotFound
 from portal_core.models import AppointmentType, BookingPolicy, Clinic
 from tests.factories import make_clinic
 from understanding.clinics import APPOINTMENT_TYPE_SYNONYMS
+from wording.catalogue import say_error
 
 # The demo population's appointment types (portal_core/seed.py), as codes, names, clipboards.
 TYPES = {
@@ -133,7 +134,7 @@ def test_an_ambiguous_name_lists_the_choices(db: Database, overseas: dict[str, i
     with pytest.raises(AmbiguousClinic) as err:
         clinics.find_clinic(db, "family medicine")
     assert {c.id for c in err.value.choices} == {overseas["fm_cavazos"], overseas["fm_landstuhl"]}
-    message = err.value.user_message
+    message = say_error(err.value)
     assert "Landstuhl Regional Medical Center" in message
     assert "Carl R. Darnall Army Medical Center" in message
     assert isinstance(err.value, InvalidInput)
@@ -159,8 +160,8 @@ def test_an_unknown_clinic_lists_a_few(db: Database, overseas: dict[str, int]) -
         clinics.find_clinic(db, "dermatology on the moon")
     assert isinstance(err.value, NotFound)
     assert 1 <= len(err.value.choices) <= clinics.MAX_CHOICES_SHOWN
-    assert "dermatology on the moon" in err.value.user_message
-    assert err.value.choices[0].name in err.value.user_message
+    assert "dermatology on the moon" in say_error(err.value)
+    assert err.value.choices[0].name in say_error(err.value)
 
 
 def test_sql_in_a_clinic_name_is_just_text(db: Database, overseas: dict[str, int]) -> None:
@@ -175,7 +176,7 @@ def test_blank_or_huge_clinic_queries_are_refused_politely(
 ) -> None:
     with pytest.raises(InvalidInput) as err:
         clinics.find_clinic(db, said)  # type: ignore[arg-type]
-    assert "clinic" in err.value.user_message
+    assert "clinic" in say_error(err.value)
 
 
 def test_no_clinics_at_all(db: Database) -> None:
@@ -242,7 +243,7 @@ def test_two_kinds_in_one_sentence_ask_which(db: Database) -> None:
     with pytest.raises(AmbiguousAppointmentType) as err:
         clinics.find_appointment_type(db, "sick call or a follow up")
     assert {t.id for t in err.value.choices} == {ids["acute"], ids["follow_up"]}
-    assert "acute visit" in err.value.user_message
+    assert "acute visit" in say_error(err.value)
 
 
 def test_an_annual_physical_could_be_either(db: Database) -> None:
@@ -257,7 +258,7 @@ def test_unknown_appointment_type_lists_what_can_be_booked(db: Database) -> None
     with pytest.raises(AppointmentTypeNotFound) as err:
         clinics.find_appointment_type(db, "astrology reading")
     assert len(err.value.choices) == len(TYPES)
-    assert "wellness exam" in err.value.user_message
+    assert "wellness exam" in say_error(err.value)
 
 
 def test_appointment_types_lists_the_questionnaire(db: Database) -> None:
@@ -292,7 +293,7 @@ def test_booking_mode_follows_the_policy(db: Database) -> None:
     assert clinics.booking_mode(db, clinic, ids["acute"]) == clinics.DEFAULT_BOOKING_MODE
     with pytest.raises(AppointmentTypeNotOffered) as err:
         clinics.booking_mode(db, clinic, ids["pha"])
-    assert "254-288-8000" in err.value.user_message
+    assert "254-288-8000" in say_error(err.value)
 
 
 @pytest.mark.parametrize("bad", [999_999, 0, -3, 10**15, True, "1"])

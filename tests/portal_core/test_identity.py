@@ -21,6 +21,7 @@ from portal_core.models import (
     VerifiedSession,
 )
 from tests.factories import make_family, make_patient
+from wording.catalogue import say_error
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
 PHONE = "+12545550100"
@@ -164,8 +165,11 @@ def test_numeric_dates_are_month_first_when_both_readings_exist() -> None:
 
 def test_leap_day_birthdays() -> None:
     assert identity.parse_date_of_birth("02292000", today=NOW.date()) == date(2000, 2, 29)
-    with pytest.raises(InvalidInput, match="February 1985 doesn't have a day 29"):
+    with pytest.raises(InvalidInput) as err:
         identity.parse_date_of_birth("02/29/1985", today=NOW.date())
+    assert say_error(err.value) == (
+        "February 1985 doesn't have a day 29. Please check your date of birth and try again."
+    )
 
 
 @pytest.mark.parametrize(
@@ -186,7 +190,7 @@ def test_leap_day_birthdays() -> None:
 def test_impossible_or_unreadable_dates_are_refused(said: str) -> None:
     with pytest.raises(InvalidInput) as err:
         identity.parse_date_of_birth(said, today=NOW.date())
-    assert err.value.user_message
+    assert say_error(err.value)
 
 
 def test_today_defaults_to_the_clock() -> None:
@@ -235,8 +239,8 @@ def test_wrong_details_count_and_the_third_locks_the_phone(db: Database) -> None
     assert (first.value.attempts_left, second.value.attempts_left) == (2, 1)
     with pytest.raises(LockedOut) as locked:
         _verify(db, "06/15/1985", _wrong(last4), at=NOW + timedelta(minutes=2))
-    assert "1-800-600-9332" in locked.value.user_message
-    assert "clinic" in locked.value.user_message
+    assert "1-800-600-9332" in say_error(locked.value)
+    assert "clinic" in say_error(locked.value)
 
 
 def test_a_locked_phone_stays_locked_for_the_configured_minutes(db: Database) -> None:
@@ -251,7 +255,7 @@ def test_a_locked_phone_stays_locked_for_the_configured_minutes(db: Database) ->
         assert s.get(PhoneLockout, PHONE).locked_until == lock_ends
     with pytest.raises(identity.PhoneLocked) as err:  # correct details don't help
         _verify(db, "06/15/1985", last4, at=lock_ends - timedelta(seconds=1), settings=short)
-    assert err.value.locked_until == lock_ends and "1 minute" in err.value.user_message
+    assert err.value.locked_until == lock_ends and "1 minute" in say_error(err.value)
     assert _verify(db, "06/15/1985", last4, at=lock_ends, settings=short).patient_id == pid
     with db.transaction() as s:
         outcomes = [e.outcome for e in audit.entries_for(s, pid)]
@@ -325,8 +329,8 @@ def test_a_number_locked_again_within_a_day_raises_an_audited_operator_alert(
 
 def test_a_long_lockout_is_told_in_hours() -> None:
     err = identity.PhoneLocked(NOW + timedelta(hours=16), NOW)
-    assert "try again in 16 hours" in err.user_message
-    assert "90 minutes" in identity.PhoneLocked(NOW + timedelta(minutes=90), NOW).user_message
+    assert "try again in 16 hours" in say_error(err)
+    assert "90 minutes" in say_error(identity.PhoneLocked(NOW + timedelta(minutes=90), NOW))
 
 
 @pytest.mark.parametrize(
@@ -605,4 +609,4 @@ def test_an_impossible_spoken_date_is_refused_politely() -> None:
         identity.parse_date_of_birth(
             "february thirtieth nineteen eighty four", today=date(2026, 11, 25)
         )
-    assert "doesn't have a day 30" in err.value.user_message
+    assert "doesn't have a day 30" in say_error(err.value)

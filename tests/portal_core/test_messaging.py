@@ -22,6 +22,7 @@ from portal_core.messaging import (
 )
 from portal_core.models import Message, MessageThread
 from tests.factories import make_clinic, make_family, make_patient, make_provider
+from wording.catalogue import say_error
 
 # Wednesday 25 November 2026, 15:00 UTC (09:00 in Texas), the day before Thanksgiving.
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
@@ -161,14 +162,14 @@ def test_my_doctor_without_a_pcm_goes_to_the_nurses(db: Database, world: World) 
 def test_technical_support_is_not_a_secure_message(db: Database, world: World) -> None:
     with pytest.raises(UnknownRecipient) as err:
         send(db, world, to="tech support", body="I can't log in on my phone")
-    assert "1-800-600-9332" in err.value.user_message
+    assert "1-800-600-9332" in say_error(err.value)
     assert thread_count(db) == 0
 
 
 def test_a_doctor_who_is_not_the_pcm_is_not_guessed(db: Database, world: World) -> None:
     with pytest.raises(UnknownRecipient) as err:
         send(db, world, to=world.other_doctor)
-    assert "Dr. Omar Haddad" in err.value.user_message and "Dr. Sarah Kim" in err.value.user_message
+    assert "Dr. Omar Haddad" in say_error(err.value) and "Dr. Sarah Kim" in say_error(err.value)
 
 
 def test_an_unknown_recipient_is_asked_about(db: Database, world: World) -> None:
@@ -252,7 +253,7 @@ def test_length_limit(db: Database, world: World) -> None:
     assert send(db, world, body="a" * 4000).message_id
     with pytest.raises(MessageTooLong) as err:
         send(db, world, body="a" * 4001)
-    assert "4,000" in err.value.user_message
+    assert "4,000" in say_error(err.value)
     with pytest.raises(MessageTooLong):
         send(db, world, body="b" * 10_240)
     with pytest.raises(InvalidInput):
@@ -284,7 +285,7 @@ def test_parent_cannot_message_for_a_teen_but_can_for_a_young_child(db: Database
         messaging.send_message(
             db, parent, ids[1], to="my doctor", body="How is Noah doing?", now=NOW
         )
-    assert "secure messages" in err.value.user_message
+    assert "secure messages" in say_error(err.value)
     with pytest.raises(AccessDenied):
         messaging.threads(db, parent, ids[1], now=NOW)
     sent = messaging.send_message(
@@ -330,7 +331,7 @@ def test_an_emergency_is_never_filed_as_routine(
     with pytest.raises(EmergencyInMessage) as err:
         send(db, world, to="nurse", body="I don't want to live anymore, I want to die")
     assert err.value.finding == safety.Finding(kind="crisis", trigger="want to die")
-    assert "988" in err.value.user_message
+    assert "988" in say_error(err.value)
     assert thread_count(db) == 0
     # Checked before length limits: a long message about an emergency is still an emergency.
     with pytest.raises(EmergencyInMessage):

@@ -8,6 +8,7 @@ import pytest
 
 from portal_core.errors import InvalidInput
 from understanding.when import parse_when, with_time_of_day
+from wording.catalogue import say_error
 
 # Wednesday 25 November 2026, 16:00 UTC: 10:00 in Texas, 01:00 Thursday in Japan.
 NOW = datetime(2026, 11, 25, 16, 0, tzinfo=timezone.utc)
@@ -47,7 +48,37 @@ def test_today_is_the_clinics_today() -> None:
 def test_bad_phrases_get_a_polite_error(text: str) -> None:
     with pytest.raises(InvalidInput) as err:
         parse_when(text, "America/Chicago", now=NOW)
-    assert err.value.user_message.endswith(("?", ".", "'."))
+    said = say_error(err.value)
+    assert said.endswith(("?", ".", "'.")) and not said.startswith("Sorry, I couldn't understand")
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("", "Please tell me a day or a time, for example 'next Tuesday morning'."),
+        (
+            "this weekend",
+            "Clinics book weekdays only. Which weekday works for you, for example Monday?",
+        ),
+        (
+            "blah blah",
+            "Sorry, I didn't catch the day. You can say something like 'tomorrow', "
+            "'next Tuesday' or 'December 3rd'.",
+        ),
+        ("feb 30", "That date doesn't exist. Which day works for you, for example 'December 3rd'?"),
+        ("yesterday", "That date has already passed. Which upcoming day works for you?"),
+        ("june 9 2028", "I can only look about six months ahead. Could you pick an earlier day?"),
+        # Weekend days too: a Saturday far ahead, and a Saturday gone.
+        ("june 3 2028", "I can only look about six months ahead. Could you pick an earlier day?"),
+        ("november 21 2026", "That date has already passed. Which upcoming day works for you?"),
+        ("the 32nd", "That isn't a day of the month. Which date works for you?"),
+    ],
+)
+def test_each_kind_of_unreadable_day_is_told_what_to_say_instead(text: str, answer: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_when(text, "America/Chicago", now=NOW)
+    assert say_error(err.value) == answer
+    assert say_error(err.value, "sms") == say_error(err.value, "voice") == answer
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,6 @@ from wording.catalogue import (
     CHANNELS,
     emergency_contacts,
     emergency_response,
-    or_list,
     refill_status,
     render,
     result_flag,
@@ -156,12 +155,20 @@ def test_every_result_flag_reads_as_before() -> None:
     assert result_flag("very_odd") == "very odd"  # a flag the catalogue doesn't know yet
 
 
-def test_a_choice_among_names_is_an_or_list() -> None:
-    assert or_list(["a"]) == "a"
-    assert or_list(["a", "b"]) == "a or b"
-    assert or_list(["a", "b", "c"]) == "a, b, or c"
+def test_a_choice_among_names_keeps_its_serial_comma() -> None:
+    """As the domain joined them: "a or b", "a, b, or c" (wording.formats' serial_or)."""
+    assert render("pharmacy.which_one", choices=("X", "Y")) == "Which pharmacy do you mean: X or Y?"
     assert render("pharmacy.which_one", choices=("X", "Y", "Z")) == (
         "Which pharmacy do you mean: X, Y, or Z?"
+    )
+    assert render("medications.which_one", choices=["A 1 mg", "B 2 mg", "C 3 mg"]) == (
+        "Which one do you mean: A 1 mg, B 2 mg, or C 3 mg?"
+    )
+
+
+def test_a_list_of_names_is_joined_with_commas() -> None:
+    assert render("pharmacy.not_found_among", pharmacies=["P", "Q", "R"]) == (
+        "Sorry, I couldn't find that pharmacy. The pharmacies are: P, Q, R."
     )
 
 
