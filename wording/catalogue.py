@@ -14,7 +14,9 @@ Speech: the voice channel makes every reply speakable (`wording.speech`) on its 
 
 The domain's typed errors carry a message id and data, never a sentence (the domain may not
 import this floor): `say_error` words them here, and `wording.formats` holds the rules that
-word their data (`{choices:or}`, `{wait:wait}`, `{at:local}`).
+word their data (`{choices:or}`, `{wait:wait}`, `{at:local}`). Views carry codes, not words: a
+refill's status, a result's flag and an emergency's kind are said by `refill_status`,
+`result_flag` and `emergency_response` / `emergency_contacts`, through `wording.codes`.
 
 What is not here yet: the Rasa responses (`bot/domain.yml`, `bot/data/responses/*.yml`) must be
 literal text, so `tests/wording/test_catalogue.py` checks that the facts they state are these;
