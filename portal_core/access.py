@@ -91,7 +91,12 @@ def require(
     )
     if not decision.allowed:
         raise _audited(
-            AccessDenied(decision.reason), actor, patient_id, capability, decision.reason, now
+            AccessDenied(key=decision.key, data=decision.data),
+            actor,
+            patient_id,
+            capability,
+            decision.key,
+            now,
         )
     return patient
 

@@ -129,7 +129,7 @@ class FamilyMemberView:
     age: int
     sex: str  # M, F or U as DEERS records it; "my son" and "my wife" need it
     capabilities: frozenset[Capability]
-    refusals: tuple[tuple[Capability, str], ...] = ()  # the rule's reason for each one refused
+    refusals: tuple[tuple[Capability, Decision], ...] = ()  # the rule's answer for each refused
 
     @property
     def is_self(self) -> bool:
@@ -139,10 +139,10 @@ class FamilyMemberView:
         return capability in self.capabilities
 
     def decision(self, capability: Capability) -> Decision:
-        for refused, reason in self.refusals:
+        for refused, decision in self.refusals:
             if refused == capability:
-                return Decision(False, reason)
-        return Decision(True, f"You may do this for {self.first_name}.")
+                return decision
+        return Decision(True, key="proxy.allowed", data={"name": self.first_name})
 
 
 def may(member: FamilyMemberView, capability: Capability) -> Decision:
@@ -376,7 +376,7 @@ def _view(
         age=age_on(person.date_of_birth, today),
         sex=person.sex,
         capabilities=frozenset(c for c, d in decisions.items() if d.allowed),
-        refusals=tuple((c, d.reason) for c, d in decisions.items() if not d.allowed),
+        refusals=tuple((c, d) for c, d in decisions.items() if not d.allowed),
     )
 
 

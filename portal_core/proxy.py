@@ -10,7 +10,8 @@ are computed on the date of the request.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from portal_core.clock import age_on
@@ -38,12 +39,6 @@ TEEN_PARENT_CAPABILITIES = frozenset(
     }
 )
 
-_TEEN_REFUSALS = {
-    Capability.RESULTS: "test results",
-    Capability.CLINICAL_NOTES: "clinical notes",
-    Capability.MESSAGES: "secure messages",
-}
-
 
 @dataclass(frozen=True)
 class ProxyFacts:
@@ -59,40 +54,45 @@ class ProxyFacts:
 
 @dataclass(frozen=True)
 class Decision:
+    """The rule's answer and why: `key` names the reason (a `proxy.*` message id of
+    `wording.catalogue`, and what the audit log records of a refusal), `data` what it names.
+
+    A refusal is said to the person asking (`AccessDenied` carries the same id and data), so
+    the domain gives its reason as data, never as a sentence."""
+
     allowed: bool
-    reason: str
+    key: str
+    data: Mapping[str, object] = field(default_factory=dict, hash=False)
 
 
 def decide(facts: ProxyFacts, capability: Capability, on: date) -> Decision:
     """The single place the proxy-age rules live."""
     if facts.actor_id == facts.patient_id:
-        return Decision(True, "Patients have full access to their own record.")
-    if facts.grant_expires_on is not None and on <= facts.grant_expires_on:
-        return Decision(True, f"{facts.patient_first_name} granted you proxy access.")
-    age = age_on(facts.patient_birth_date, on)
+        return Decision(True, key="proxy.own_record")
     name = facts.patient_first_name
+    if facts.grant_expires_on is not None and on <= facts.grant_expires_on:
+        return Decision(True, key="proxy.granted", data={"name": name})
+    age = age_on(facts.patient_birth_date, on)
     if not facts.actor_is_guardian:
-        return Decision(
-            False,
-            f"You don't have proxy access to {name}'s record. {name} can grant access through "
-            "the patient portal, or your clinic can help.",
-        )
+        return Decision(False, key="proxy.not_granted", data={"name": name})
     if age < FULL_ACCESS_UNDER:
-        return Decision(True, "Parents and guardians have full access for children under 12.")
+        return Decision(True, key="proxy.young_child", data={"teen_from": FULL_ACCESS_UNDER})
     if age < ADULT_AT:
+        teen_from, teen_to = FULL_ACCESS_UNDER, ADULT_AT - 1
         if capability in TEEN_PARENT_CAPABILITIES:
             return Decision(
-                True, "Parents may manage appointments and prescriptions for teens aged 12 to 17."
+                True, key="proxy.teen_shared", data={"teen_from": teen_from, "teen_to": teen_to}
             )
-        what = _TEEN_REFUSALS.get(capability, capability.value.replace("_", " "))
+        what = capability.value
         return Decision(
             False,
-            f"Because {name} is {age}, parents can't see {name}'s {what}. For privacy, teens "
-            f"aged 12 to 17 see these themselves. {name} can share them with you, or you can "
-            "call the clinic.",
+            key="proxy.teen_private",
+            data={
+                "name": name,
+                "age": age,
+                "what": what,
+                "teen_from": teen_from,
+                "teen_to": teen_to,
+            },
         )
-    return Decision(
-        False,
-        f"{name} is an adult, so parents no longer have access to {name}'s record. {name} can "
-        "grant you proxy access through the patient portal.",
-    )
+    return Decision(False, key="proxy.adult", data={"name": name})

@@ -575,6 +575,29 @@ MESSAGES: Mapping[str, Message] = {
     "safety.call_emergency": Message("Call {emergency_number}"),
     "safety.call_crisis_line": Message("Call {crisis_line}, then press 1"),
     "safety.text_crisis_line": Message("Text {crisis_text}"),
+    # The proxy rule's reasons (portal_core/proxy.py decides with these ids; a refusal is said)
+    "proxy.own_record": Message("Patients have full access to their own record."),
+    "proxy.granted": Message("{name} granted you proxy access."),
+    "proxy.allowed": Message("You may do this for {name}."),
+    "proxy.not_granted": Message(
+        "You don't have proxy access to {name}'s record. {name} can grant access through the "
+        "patient portal, or your clinic can help."
+    ),
+    "proxy.young_child": Message(
+        "Parents and guardians have full access for children under {teen_from}."
+    ),
+    "proxy.teen_shared": Message(
+        "Parents may manage appointments and prescriptions for teens aged {teen_from} to {teen_to}."
+    ),
+    "proxy.teen_private": Message(
+        "Because {name} is {age}, parents can't see {name}'s {what:capability}. For privacy, "
+        "teens aged {teen_from} to {teen_to} see these themselves. {name} can share them with "
+        "you, or you can call the clinic."
+    ),
+    "proxy.adult": Message(
+        "{name} is an adult, so parents no longer have access to {name}'s record. {name} can "
+        "grant you proxy access through the patient portal."
+    ),
     # Malformed ids and webhook fields (portal_core/ids.py, channel_state, the Twilio channels)
     "error.invalid_id": Message("Sorry, that isn't a valid {what}."),
     "channel.conversation_invalid": Message(

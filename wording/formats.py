@@ -14,6 +14,7 @@ templates say how each is worded with a format spec after the variable, so the r
 - `{at:local}`: an aware clinic-local datetime as every appointment time is shown
   ("Tuesday, December 1 at 9:30 AM CST");
 - `{count:more try/more tries}`: an int with the singular or plural words after it;
+- `{what:capability}`: a proxy capability's value as a sentence names it ("test results");
 - `{status:refill_status}`: a refill's status code in the catalogue's words ("being filled"),
   the same in every channel.
 
@@ -83,6 +84,18 @@ def _joined(join: Callable[[Sequence[str]], str]) -> Callable[[Any], str]:
     return apply
 
 
+# What each proxy capability (`portal_core.proxy.Capability`'s value) is called in a sentence.
+CAPABILITY_WORDS = {
+    "appointments": "appointments",
+    "prescriptions": "prescriptions",
+    "results": "test results",
+    "clinical_notes": "clinical notes",
+    "messages": "secure messages",
+    "immunizations": "immunizations",
+    "care_team": "care team",
+}
+
+
 def _typed(kind: type, word: Callable[[Any], str]) -> Callable[[Any], str]:
     return lambda value: word(value) if isinstance(value, kind) else str(value)
 
@@ -110,6 +123,7 @@ WORDS: dict[str, Callable[[Any], Any]] = {
     "wait": _typed(timedelta, wait_in_words),
     "local": _typed(datetime, local_time),
     "refill_status": _typed(str, _refill_status),
+    "capability": _each(lambda value: CAPABILITY_WORDS.get(value, value.replace("_", " "))),
 }
 
 

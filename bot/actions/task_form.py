@@ -555,7 +555,7 @@ class TaskFormValidator(FormValidationAction):
             return {"family_member": None}
         allowed = people.may(member, self.capability)
         if not allowed.allowed:
-            dispatcher.utter_message(text=allowed.reason)
+            dispatcher.utter_message(text=render(allowed.key, **allowed.data))
             return {"for_whom": member.first_name, "task_abandoned": True}
         chosen = {
             "for_whom": member.first_name,

@@ -12,6 +12,7 @@ from portal_core.database import Database
 from portal_core.errors import AccessDenied, PatientNotFound, PremiumRequired
 from portal_core.proxy import Capability
 from tests.factories import make_family, make_patient
+from wording.catalogue import say_error
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
 
@@ -25,7 +26,8 @@ def test_parent_may_book_for_teen_but_not_see_results(db: Database) -> None:
         assert access.require(s, actor, ids[1], Capability.APPOINTMENTS, now=NOW).id == ids[1]
     with pytest.raises(AccessDenied) as err, db.transaction() as s:
         access.require(s, actor, ids[1], Capability.RESULTS, now=NOW)
-    assert "Noah" in err.value.user_message and "14" in err.value.user_message
+    said = say_error(err.value)
+    assert said.startswith("Because Noah is 14, parents can't see Noah's test results.")
     with db.transaction() as s:
         denials = [e for e in audit.entries_for(s, ids[1]) if e.outcome == "denied"]
     assert len(denials) == 1 and denials[0].channel == "sms"

@@ -19,7 +19,7 @@ from portal_core.errors import (
 from portal_core.models import CareTeamMember, Guardianship, Patient, ProxyGrant
 from portal_core.proxy import TEEN_PARENT_CAPABILITIES, Capability
 from tests.factories import Family, make_clinic, make_family, make_patient, make_provider
-from wording.catalogue import say_error
+from wording.catalogue import render, say_error
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
 TODAY = NOW.date()
@@ -66,8 +66,12 @@ def test_profile_masks_the_dod_id_and_is_audited(db: Database, fam: Family) -> N
 
 
 def test_profile_of_an_adult_child_is_refused(db: Database, fam: Family) -> None:
-    with pytest.raises(AccessDenied, match="Ava is an adult"):
+    with pytest.raises(AccessDenied) as err:
         people.get_profile(db, Actor(fam.sponsor.id), fam.adult_child.id, now=NOW)
+    assert say_error(err.value) == (
+        "Ava is an adult, so parents no longer have access to Ava's record. Ava can grant you "
+        "proxy access through the patient portal."
+    )
 
 
 def test_basic_accounts_are_told_to_upgrade(db: Database) -> None:
@@ -143,8 +147,20 @@ def test_family_members_and_what_the_rule_allows(db: Database, fam: Family) -> N
 def test_refusals_carry_the_rules_reason(db: Database, fam: Family) -> None:
     members = {m.first_name: m for m in people.family_members(db, Actor(fam.sponsor.id), now=NOW)}
     refused = people.may(members["Noah"], Capability.RESULTS)
-    assert not refused.allowed and "Because Noah is 14" in refused.reason
-    assert "Ava is an adult" in people.may(members["Ava"], Capability.APPOINTMENTS).reason
+    assert not refused.allowed and refused.key == "proxy.teen_private"
+    assert refused.data == {
+        "name": "Noah",
+        "age": 14,
+        "what": "results",
+        "teen_from": 12,
+        "teen_to": 17,
+    }
+    assert render(refused.key, **refused.data) == (
+        "Because Noah is 14, parents can't see Noah's test results. For privacy, teens aged 12 "
+        "to 17 see these themselves. Noah can share them with you, or you can call the clinic."
+    )
+    adult = people.may(members["Ava"], Capability.APPOINTMENTS)
+    assert (adult.allowed, adult.key, adult.data) == (False, "proxy.adult", {"name": "Ava"})
     assert people.may(members["Lily"], Capability.MESSAGES).allowed
 
 

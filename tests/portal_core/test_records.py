@@ -15,7 +15,7 @@ from portal_core.errors import AccessDenied, InvalidInput, PatientNotFound
 from portal_core.models import Immunization, LabResult, Patient, Prescription, Report
 from portal_core.records import NOT_REVIEWED, ResultType, find_result_type
 from tests.factories import make_clinic, make_family, make_patient, make_provider, stored
-from wording.catalogue import render, result_flag
+from wording.catalogue import render, result_flag, say_error
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -225,7 +225,7 @@ def test_parent_cannot_see_a_teens_results_or_notes(db: Database) -> None:
     actor = Actor(parent)
     with pytest.raises(AccessDenied) as err:
         records.lab_results(db, actor, teen, now=NOW)
-    assert "test results" in err.value.user_message
+    assert "parents can't see Noah's test results" in say_error(err.value)
     for kind in ("clinical_note", "radiology", None):
         with pytest.raises(AccessDenied):
             records.reports(db, actor, teen, kind, now=NOW)
