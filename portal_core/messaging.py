@@ -123,18 +123,16 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 class EmergencyInMessage(PortalError):
-    """The message describes an emergency or a crisis; `finding` says which and why."""
+    """The message describes an emergency or a crisis; `finding` says which and why.
+
+    Said as the emergency answer of the finding's kind (`wording.catalogue.say_error`), the
+    same words the assistant answers the emergency itself with, in the channel's words."""
 
     default_key = "messaging.emergency"
 
-    def __init__(self, finding: Finding, user_message: str | None = None) -> None:
-        super().__init__(user_message)
+    def __init__(self, finding: Finding) -> None:
+        super().__init__()
         self.finding = finding
-
-    @classmethod
-    def for_channel(cls, finding: Finding, channel: str) -> EmergencyInMessage:
-        """With the safety module's own emergency words for this kind and channel."""
-        return cls(finding, safety.emergency_response(finding.kind, channel))
 
 
 class MessageTooLong(InvalidInput):
@@ -237,7 +235,7 @@ def send_message(
     # Emergencies first: before length limits, permissions or routing can get in the way.
     finding = safety.detect(f"{subject}\n{body}" if subject else body)
     if finding is not None:
-        raise EmergencyInMessage.for_channel(finding, actor.channel)
+        raise EmergencyInMessage(finding)
     if not body:
         raise EmptyMessage()
     if len(body) > MAX_BODY_CHARS:

@@ -791,7 +791,7 @@ def request_renewal(
     prescription_id = _require_id(prescription_id, "prescription")
     cleaned_note = _clean_note(note) if note else ""
     if cleaned_note:
-        _refuse_emergency(cleaned_note, actor.channel)
+        _refuse_emergency(cleaned_note)
     with db.transaction() as session:
         patient = access.require(session, actor, patient_id, Capability.PRESCRIPTIONS, now=now)
         rx = _owned_prescription(session, patient_id, prescription_id, lock=True)
@@ -860,11 +860,11 @@ def _clean_note(note: object) -> str:
     return cleaned
 
 
-def _refuse_emergency(text: str, channel: str) -> None:
+def _refuse_emergency(text: str) -> None:
     """A note read later by a prescriber must not be where an emergency is said."""
     finding = safety.detect(text)
     if finding is not None:
-        raise EmergencyInMessage.for_channel(finding, channel)
+        raise EmergencyInMessage(finding)
 
 
 # --------------------------------------------------------------------------------- pharmacies

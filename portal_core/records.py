@@ -272,7 +272,7 @@ def reports(
     patient_id = _require_id(patient_id)
     limit = _require_limit(limit)
     if kind is not None and kind not in REPORT_KINDS:
-        raise InvalidInput("Please choose radiology, pathology or visit notes.")
+        raise InvalidInput(key="results.report_kind")
     kinds = (kind,) if kind else REPORT_KINDS
     terms = _query_terms(about, kinds)
     since = as_utc(only_new_since) if only_new_since is not None else None
@@ -331,7 +331,7 @@ def results_for_channel(
     patient_id = _require_id(patient_id)
     limit = _require_limit(limit)
     if channel not in DISCLOSURE_CHANNELS:
-        raise InvalidInput("Sorry, results can't be sent through this channel.")
+        raise InvalidInput(key="results.channel_unknown")
     kind = wanted.kind if wanted is not None else "lab"
     about = wanted.terms[0] if wanted is not None and wanted.terms else None
     kinds = (kind,)
@@ -505,7 +505,7 @@ def _query_terms(text: str | None, kinds: Sequence[str]) -> tuple[str, ...]:
     if text is None:
         return ()
     if not isinstance(text, str) or len(text) > MAX_QUERY_CHARS:
-        raise InvalidInput("Sorry, I couldn't tell which test you mean. Could you say it shorter?")
+        raise InvalidInput(key="results.query_too_long")
     if not normalise(text):
         return ()
     return _terms_for(text, kinds)
@@ -603,5 +603,5 @@ def _zone(patient: Patient) -> ZoneInfo:
 
 def _require_limit(limit: object) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"Please ask for between 1 and {MAX_LIMIT} records.")
+        raise InvalidInput(key="results.limit", data={"most": MAX_LIMIT})
     return limit

@@ -577,41 +577,6 @@ def context_cue(text: str, kind: str) -> str | None:
 
 # ------------------------------------------------------------------ what to say, and the alert
 
-# What is said is the wording floor's (`wording.catalogue.emergency_response`, its `safety.*`
-# messages, and `emergency_contacts` for the web chat's tap-to-call links). These copies remain
-# only for `messaging.EmergencyInMessage.for_channel`, which still builds its sentence here; when
-# it carries a message id instead, they and `emergency_response` go.
-# tests/wording/test_domain_wording.py keeps them word for word the catalogue's until then.
-_RESPONSES = {
-    ("medical", "voice"): (
-        "This sounds like a medical emergency. Please hang up and dial 911 now. "
-        "This service cannot send help."
-    ),
-    ("medical", "text"): (
-        "This sounds like a medical emergency. Call 911 now, or go to the nearest emergency "
-        "room. This service cannot send help."
-    ),
-    ("crisis", "voice"): (
-        "You are not alone, and help is available right now. Please hang up and dial 988, "
-        "then press 1, to reach the Veterans and Military Crisis Line, or text 838255. "
-        "If you are in immediate danger, dial 911."
-    ),
-    ("crisis", "text"): (
-        "You are not alone, and help is available right now. Contact the Veterans and Military "
-        "Crisis Line: dial 988, then press 1, or text 838255. If you are in immediate danger, "
-        "call 911."
-    ),
-}
-
-
-def emergency_response(kind: str, channel: str) -> str:
-    """Transitional (see `_RESPONSES`): the catalogue's `safety.<kind>` sentence."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown emergency kind {kind!r}")
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}")
-    return _RESPONSES[(kind, "voice" if channel == "voice" else "text")]
-
 
 def raise_alert(
     db: Database,

@@ -33,6 +33,7 @@ from typing import Any
 from portal_core import contacts, messaging, scheduling
 from portal_core.config import Settings, load_settings
 from portal_core.errors import PortalError, Unavailable
+from portal_core.messaging import EmergencyInMessage
 from wording import codes
 from wording.formats import WORDING
 from wording.formats import with_article as with_article  # one rule, said where it was
@@ -575,6 +576,13 @@ MESSAGES: Mapping[str, Message] = {
     "safety.call_emergency": Message("Call {emergency_number}"),
     "safety.call_crisis_line": Message("Call {crisis_line}, then press 1"),
     "safety.text_crisis_line": Message("Text {crisis_text}"),
+    # Requests for records the results service can't read (portal_core/records.py)
+    "results.report_kind": Message("Please choose radiology, pathology or visit notes."),
+    "results.channel_unknown": Message("Sorry, results can't be sent through this channel."),
+    "results.query_too_long": Message(
+        "Sorry, I couldn't tell which test you mean. Could you say it shorter?"
+    ),
+    "results.limit": Message("Please ask for between 1 and {most} records."),
     # The proxy rule's reasons (portal_core/proxy.py decides with these ids; a refusal is said)
     "proxy.own_record": Message("Patients have full access to their own record."),
     "proxy.granted": Message("{name} granted you proxy access."),
@@ -911,6 +919,10 @@ def say_error(error: PortalError | Unavailable, channel: str = "web") -> str:
     message id; rendered with its data."""
     if isinstance(error, Unavailable):
         return render(Unavailable.default_key, channel)
+    if isinstance(error, EmergencyInMessage):
+        # A secure message or a renewal note that describes an emergency is answered as the
+        # emergency itself would be: 911 (or the crisis line) first, in the channel's words.
+        return emergency_response(error.finding.kind, channel)
     if error.key is None and error.user_message:
         return error.user_message
     return render(error.message_key, channel, **error.data)

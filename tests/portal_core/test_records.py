@@ -503,3 +503,32 @@ def test_nothing_found_is_nothing_found_whatever_the_channel(db: Database, world
 def test_unknown_channels_are_refused(db: Database, world: World, channel: str) -> None:
     with pytest.raises(InvalidInput):
         records.results_for_channel(db, Actor(world.patient), world.patient, channel=channel)
+
+
+@pytest.mark.parametrize(
+    ("ask", "answer"),
+    [
+        ({"kind": "x-ray film"}, "Please choose radiology, pathology or visit notes."),
+        (
+            {"about": "x" * 10_000},
+            "Sorry, I couldn't tell which test you mean. Could you say it shorter?",
+        ),
+        ({"limit": 0}, "Please ask for between 1 and 100 records."),
+    ],
+)
+def test_a_report_request_that_cant_be_read_is_told_why(
+    db: Database, ask: dict[str, object], answer: str
+) -> None:
+    with db.transaction() as s:
+        fam = make_family(s, NOW.date())
+    with pytest.raises(InvalidInput) as err:
+        records.reports(db, Actor(fam.sponsor.id), fam.sponsor.id, now=NOW, **ask)  # type: ignore[arg-type]
+    assert say_error(err.value) == answer
+
+
+def test_results_for_a_channel_that_cant_carry_them_are_refused(db: Database) -> None:
+    with db.transaction() as s:
+        fam = make_family(s, NOW.date())
+    with pytest.raises(InvalidInput) as err:
+        records.results_for_channel(db, Actor(fam.sponsor.id), fam.sponsor.id, channel="fax")
+    assert say_error(err.value) == "Sorry, results can't be sent through this channel."

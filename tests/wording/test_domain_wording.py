@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 
 from portal_core import safety
+from portal_core.messaging import EmergencyInMessage
 from portal_core.prescriptions import REFILL_TRANSITIONS
 from wording import codes
 from wording.catalogue import (
@@ -21,6 +22,7 @@ from wording.catalogue import (
     refill_status,
     render,
     result_flag,
+    say_error,
 )
 
 # What portal_core.safety said before the move, by kind and channel ("text" for web and SMS).
@@ -67,12 +69,15 @@ def test_every_kind_the_detector_finds_has_an_answer() -> None:
     assert set(codes.EMERGENCY) == set(codes.EMERGENCY_CONTACTS) == set(safety.KINDS)
 
 
-def test_the_domains_transitional_copy_is_the_catalogues_word_for_word() -> None:
-    """`portal_core.safety.emergency_response` stays only for `EmergencyInMessage`'s sentence
-    (messaging.py) until that error carries a message id; it must not drift meanwhile."""
-    for kind in safety.KINDS:
-        for channel in CHANNELS:
-            assert safety.emergency_response(kind, channel) == emergency_response(kind, channel)
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize("kind", sorted(safety.KINDS))
+def test_an_emergency_written_in_a_message_is_answered_as_the_emergency_itself(
+    kind: str, channel: str
+) -> None:
+    """A secure message or a renewal note about an emergency isn't sent; the person is told
+    what the assistant tells anyone who says it, in the channel's words."""
+    refused = EmergencyInMessage(safety.Finding(kind=kind, trigger="words"))
+    assert say_error(refused, channel) == emergency_response(kind, channel)
 
 
 @pytest.mark.parametrize("channel", ["web", "sms"])
