@@ -26,6 +26,20 @@ RESULT_FLAG = {
     "abnormal": "results.flag.abnormal",
 }
 
+# portal_core.records' record kinds (a report's `kind`; REPORT_KINDS and "lab").
+RECORD_KIND = {
+    "lab": "results.kind.lab",
+    "radiology": "results.kind.radiology",
+    "pathology": "results.kind.pathology",
+    "clinical_note": "results.kind.clinical_note",
+}
+
+# What a record's line says of the data its view carries: that the care team hasn't reviewed it
+# yet (`reviewed` False), the day it did (`reviewed_on`), and where it came from (`source_org`).
+NOT_REVIEWED = "results.not_reviewed"
+REVIEWED_ON = "results.reviewed_on"
+FROM_SOURCE = "results.from_source"
+
 # portal_core.safety.KINDS: what is said when one is detected.
 EMERGENCY = {"medical": "safety.medical", "crisis": "safety.crisis"}
 
