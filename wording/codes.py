@@ -40,6 +40,19 @@ NOT_REVIEWED = "results.not_reviewed"
 REVIEWED_ON = "results.reviewed_on"
 FROM_SOURCE = "results.from_source"
 
+# An appointment, and an offered time, as a line or a button reads them (portal_core.scheduling's
+# views carry the type, provider, clinic and the clinic-local start).
+APPOINTMENT_SUMMARY = "appointments.summary"
+OFFERED_TIME = "appointments.offered_time"
+
+# A PreferredWindow of an appointment request: (one day?, a part of the day given?) -> its words.
+PREFERRED_WINDOW = {
+    (True, False): "appointments.window.day",
+    (False, False): "appointments.window.days",
+    (True, True): "appointments.window.day_part",
+    (False, True): "appointments.window.days_part",
+}
+
 # portal_core.safety.KINDS: what is said when one is detected.
 EMERGENCY = {"medical": "safety.medical", "crisis": "safety.crisis"}
 

@@ -513,7 +513,7 @@ def test_zone_name(zone: object, said: str) -> None:
 
 
 def test_clinic_display_times_are_spoken_the_same_way() -> None:
-    from portal_core.clinics import format_local
+    from wording.formats import format_local
 
     moment = datetime(2024, 12, 3, 0, 30, tzinfo=timezone.utc)
     shown = format_local("Asia/Tokyo", moment)
