@@ -5,12 +5,12 @@ so matching is forgiving about case, punctuation, plurals and small typos, but i
 between two real candidates: an ambiguous name comes back as a question listing the choices.
 
 Every time a patient sees or hears is shown in the clinic's own time zone, because that is where
-they will be standing; the helpers at the bottom of this module are the one place that happens.
+they will be standing; the helpers at the bottom of this module are the one place that happens
+(`to_local`: the views carry clinic-local datetimes, and `wording.formats` words them).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -299,31 +299,3 @@ def time_of_day(local_dt: datetime) -> str:
     if moment < AFTERNOON_STARTS:
         return "morning"
     return "afternoon" if moment < EVENING_STARTS else "evening"
-
-
-def zone_abbreviation(local_dt: datetime) -> str:
-    """'CET', 'JST', 'CDT'; zones without a letter abbreviation read as 'UTC+3'."""
-    name = local_dt.tzname() or "UTC"
-    match = re.fullmatch(r"([+-])(\d{2})(\d{2})?", name)
-    if not match:
-        return name
-    sign, hours, minutes = match.groups()
-    text = f"UTC{sign}{int(hours)}"
-    return f"{text}:{minutes}" if minutes and minutes != "00" else text
-
-
-def format_date(day: date) -> str:
-    """'Tuesday, December 1'."""
-    return f"{day:%A, %B} {day.day}"
-
-
-def format_clock(local_dt: datetime) -> str:
-    """'9:30 AM'."""
-    hour = local_dt.hour % 12 or 12
-    return f"{hour}:{local_dt.minute:02d} {'AM' if local_dt.hour < 12 else 'PM'}"
-
-
-def format_local(clinic_tz: str, utc_dt: datetime) -> str:
-    """'Tuesday, December 1 at 9:30 AM CET': how every appointment time is shown or spoken."""
-    local = to_local(clinic_tz, utc_dt)
-    return f"{format_date(local.date())} at {format_clock(local)} {zone_abbreviation(local)}"

@@ -32,15 +32,8 @@ from understanding.text import normalise
 
 R = TypeVar("R", LabResult, Report)  # a dated clinical record the patient reads
 
-NOT_REVIEWED = "not yet reviewed by your care team"
 MAX_LIMIT = 100
 MAX_QUERY_CHARS = 200
-KIND_TEXT = {
-    "lab": "lab results",
-    "radiology": "radiology report",
-    "pathology": "pathology report",
-    "clinical_note": "visit note",
-}
 
 
 @dataclass(frozen=True)
@@ -135,26 +128,23 @@ class LabResultView:
     collected_on: date  # the patient's local date
     resulted_at: datetime | None
     reviewed: bool
-    review_note: str | None
-    source_org: str | None
-    source_text: str | None  # "from <org>" for records from the health information exchange
+    reviewed_on: date | None  # the patient's local date the care team reviewed it
+    source_org: str | None  # who sent it, for records from the health information exchange
 
 
 @dataclass(frozen=True)
 class ReportView:
     report_id: int
-    kind: str
-    kind_text: str
+    kind: str  # lab | radiology | pathology | clinical_note (REPORT_KINDS)
     title: str
     summary: str
     author: str | None
     performed_at: datetime
     performed_on: date
     resulted_at: datetime | None
-    reviewed: bool
-    review_note: str | None
+    reviewed: bool  # a visit note, the clinician's own writing, counts as reviewed
+    reviewed_on: date | None  # None for a visit note: it has no review to date
     source_org: str | None
-    source_text: str | None
 
 
 @dataclass(frozen=True)
@@ -165,7 +155,6 @@ class ImmunizationView:
     administered_on: date
     location: str
     source_org: str | None
-    source_text: str | None
 
 
 @dataclass(frozen=True)
@@ -403,7 +392,6 @@ def immunizations(
                 administered_on=i.administered_on,
                 location=i.location,
                 source_org=i.source_org,
-                source_text=_source_text(i.source_org),
             )
             for i in rows
         )
@@ -450,19 +438,17 @@ def _lab_view(r: LabResult, zone: ZoneInfo) -> LabResultView:
         collected_on=r.collected_at.astimezone(zone).date(),
         resulted_at=r.resulted_at,
         reviewed=r.reviewed_at is not None,
-        review_note=_review_note(r.reviewed_at, zone),
+        reviewed_on=_local_day(r.reviewed_at, zone),
         source_org=r.source_org,
-        source_text=_source_text(r.source_org),
     )
 
 
 def _report_view(r: Report, zone: ZoneInfo) -> ReportView:
-    # A visit note is the clinician's own writing, so "not yet reviewed" would mislead.
+    # A visit note is the clinician's own writing, so saying it awaits review would mislead.
     is_note = r.kind == "clinical_note"
     return ReportView(
         report_id=r.id,
         kind=r.kind,
-        kind_text=KIND_TEXT[r.kind],
         title=r.title,
         summary=r.summary,
         author=r.author.display_name if r.author is not None else None,
@@ -470,21 +456,14 @@ def _report_view(r: Report, zone: ZoneInfo) -> ReportView:
         performed_on=r.performed_at.astimezone(zone).date(),
         resulted_at=r.resulted_at,
         reviewed=is_note or r.reviewed_at is not None,
-        review_note=None if is_note else _review_note(r.reviewed_at, zone),
+        reviewed_on=None if is_note else _local_day(r.reviewed_at, zone),
         source_org=r.source_org,
-        source_text=_source_text(r.source_org),
     )
 
 
-def _review_note(reviewed_at: datetime | None, zone: ZoneInfo) -> str:
-    if reviewed_at is None:
-        return NOT_REVIEWED
-    day = reviewed_at.astimezone(zone).date()
-    return f"reviewed by your care team on {day:%B} {day.day}, {day.year}"
-
-
-def _source_text(source_org: str | None) -> str | None:
-    return f"from {source_org}" if source_org else None
+def _local_day(moment: datetime | None, zone: ZoneInfo) -> date | None:
+    """The patient's calendar day of `moment` (a review is dated as the patient lives it)."""
+    return moment.astimezone(zone).date() if moment is not None else None
 
 
 def _released(resulted_at: datetime | None, now: datetime) -> bool:

@@ -26,8 +26,6 @@ from portal_core import access, audit, clinics, free_text
 from portal_core.actors import Actor
 from portal_core.business_days import add_business_days
 from portal_core.clinics import (
-    format_date,
-    format_local,
     load_appointment_type,
     load_clinic,
     local_at,
@@ -166,7 +164,7 @@ class SlotView:
     starts_at: datetime
     duration_minutes: int
     time_zone: str
-    local_display: str
+    local_start: datetime  # starts_at on the clinic's clock (aware): what the patient is told
 
 
 @dataclass(frozen=True)
@@ -185,21 +183,13 @@ class AppointmentView:
     starts_at: datetime
     duration_minutes: int
     time_zone: str
-    local_display: str
+    local_start: datetime  # starts_at on the clinic's clock (aware)
     reason: str | None
     questionnaire: str | None
     questionnaire_status: str | None
     booked_by_id: int
     channel: str
     cancelled_at: datetime | None
-
-    @property
-    def summary(self) -> str:
-        """'Wellness visit with Dr. Lee, MD at the Family Medicine Clinic on Tuesday, ...'."""
-        return (
-            f"{self.type_name} with {self.provider_name} at the {self.clinic_name} "
-            f"on {self.local_display}"
-        )
 
 
 @dataclass(frozen=True)
@@ -209,12 +199,6 @@ class PreferredWindow:
     start: date
     end: date
     time_of_day: str | None = None
-
-    def describe(self) -> str:
-        part = f" in the {self.time_of_day}" if self.time_of_day else ""
-        if self.start == self.end:
-            return f"{format_date(self.start)}{part}"
-        return f"{format_date(self.start)} to {format_date(self.end)}{part}"
 
     def as_json(self) -> dict[str, str | None]:
         return {
@@ -526,7 +510,7 @@ def slot_view(slot: Slot) -> SlotView:
         starts_at=slot.starts_at,
         duration_minutes=slot.duration_minutes,
         time_zone=clinic.time_zone,
-        local_display=format_local(clinic.time_zone, slot.starts_at),
+        local_start=to_local(clinic.time_zone, slot.starts_at),
     )
 
 
@@ -548,7 +532,7 @@ def appointment_view(appointment: Appointment) -> AppointmentView:
         starts_at=slot.starts_at,
         duration_minutes=slot.duration_minutes,
         time_zone=clinic.time_zone,
-        local_display=format_local(clinic.time_zone, slot.starts_at),
+        local_start=to_local(clinic.time_zone, slot.starts_at),
         reason=appointment.reason,
         questionnaire=appointment.questionnaire,
         questionnaire_status=appointment.questionnaire_status,

@@ -34,6 +34,8 @@ from portal_core import contacts, messaging, scheduling
 from portal_core.config import Settings, load_settings
 from portal_core.errors import PortalError, Unavailable
 from portal_core.messaging import EmergencyInMessage
+from portal_core.records import LabResultView, ReportView
+from portal_core.scheduling import AppointmentView, PreferredWindow, SlotView
 from wording import codes
 from wording.formats import WORDING
 from wording.formats import with_article as with_article  # one rule, said where it was
@@ -583,6 +585,24 @@ MESSAGES: Mapping[str, Message] = {
         "Sorry, I couldn't tell which test you mean. Could you say it shorter?"
     ),
     "results.limit": Message("Please ask for between 1 and {most} records."),
+    # What a record's data says in a list of results (portal_core/records.py views carry the
+    # data: whether and when it was reviewed, its kind, where it came from; wording/codes.py)
+    "results.not_reviewed": Message("not yet reviewed by your care team"),
+    "results.reviewed_on": Message("reviewed by your care team on {on:%B %-d, %Y}"),
+    "results.from_source": Message("from {org}"),
+    "results.kind.lab": Message("lab results"),
+    "results.kind.radiology": Message("radiology report"),
+    "results.kind.pathology": Message("pathology report"),
+    "results.kind.clinical_note": Message("visit note"),
+    # An appointment's data in words (portal_core/scheduling.py views; wording/codes.py)
+    "appointments.summary": Message("{type} with {provider} at the {clinic} on {at:local}"),
+    "appointments.offered_time": Message("{at:local} with {provider}"),
+    "appointments.window.day": Message("{start:%A, %B %-d}"),
+    "appointments.window.days": Message("{start:%A, %B %-d} to {end:%A, %B %-d}"),
+    "appointments.window.day_part": Message("{start:%A, %B %-d} in the {part}"),
+    "appointments.window.days_part": Message(
+        "{start:%A, %B %-d} to {end:%A, %B %-d} in the {part}"
+    ),
     # The proxy rule's reasons (portal_core/proxy.py decides with these ids; a refusal is said)
     "proxy.own_record": Message("Patients have full access to their own record."),
     "proxy.granted": Message("{name} granted you proxy access."),
@@ -894,6 +914,53 @@ def result_flag(flag: str, channel: str = "web") -> str:
     doesn't know yet is said as its code reads."""
     key = codes.RESULT_FLAG.get(flag)
     return render(key, channel) if key else flag.replace("_", " ")
+
+
+def review_note(record: LabResultView | ReportView, channel: str = "web") -> str | None:
+    """Whether the care team has reviewed a result, as its line says it: "not yet reviewed by
+    your care team", "reviewed by your care team on November 24, 2026", or nothing for a record
+    that awaits no review (a visit note)."""
+    if not record.reviewed:
+        return render(codes.NOT_REVIEWED, channel)
+    if record.reviewed_on is None:
+        return None
+    return render(codes.REVIEWED_ON, channel, on=record.reviewed_on)
+
+
+def record_kind(kind: str, channel: str = "web") -> str:
+    """A report's kind code in words ('radiology' -> 'radiology report')."""
+    return render(codes.RECORD_KIND[kind], channel)
+
+
+def record_source(source_org: str | None, channel: str = "web") -> str | None:
+    """Where a record from the health information exchange came from ("from CVS Pharmacy")."""
+    return render(codes.FROM_SOURCE, channel, org=source_org) if source_org else None
+
+
+def appointment_summary(view: AppointmentView, channel: str = "web") -> str:
+    """'Wellness Visit with Dr. Lee, MD at the Family Medicine Clinic on Tuesday, December 1 at
+    9:30 AM CST': an appointment as every confirmation and list names it."""
+    return render(
+        codes.APPOINTMENT_SUMMARY,
+        channel,
+        type=view.type_name,
+        provider=view.provider_name,
+        clinic=view.clinic_name,
+        at=view.local_start,
+    )
+
+
+def offered_time(slot: SlotView, channel: str = "web") -> str:
+    """'Tuesday, December 1 at 9:00 AM CST with Dr. Lee, MD': two offered times never read the
+    same."""
+    return render(codes.OFFERED_TIME, channel, at=slot.local_start, provider=slot.provider_name)
+
+
+def preferred_window(window: PreferredWindow, channel: str = "web") -> str:
+    """'Tuesday, December 1 to Friday, December 4 in the morning': when a request asks for."""
+    key = codes.PREFERRED_WINDOW[(window.start == window.end, bool(window.time_of_day))]
+    values = {"start": window.start, "end": window.end, "part": window.time_of_day}
+    return render(key, channel, **{k: v for k, v in values.items() if k in variables(key)})
 
 
 def emergency_response(kind: str, channel: str) -> str:

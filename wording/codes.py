@@ -26,6 +26,33 @@ RESULT_FLAG = {
     "abnormal": "results.flag.abnormal",
 }
 
+# portal_core.records' record kinds (a report's `kind`; REPORT_KINDS and "lab").
+RECORD_KIND = {
+    "lab": "results.kind.lab",
+    "radiology": "results.kind.radiology",
+    "pathology": "results.kind.pathology",
+    "clinical_note": "results.kind.clinical_note",
+}
+
+# What a record's line says of the data its view carries: that the care team hasn't reviewed it
+# yet (`reviewed` False), the day it did (`reviewed_on`), and where it came from (`source_org`).
+NOT_REVIEWED = "results.not_reviewed"
+REVIEWED_ON = "results.reviewed_on"
+FROM_SOURCE = "results.from_source"
+
+# An appointment, and an offered time, as a line or a button reads them (portal_core.scheduling's
+# views carry the type, provider, clinic and the clinic-local start).
+APPOINTMENT_SUMMARY = "appointments.summary"
+OFFERED_TIME = "appointments.offered_time"
+
+# A PreferredWindow of an appointment request: (one day?, a part of the day given?) -> its words.
+PREFERRED_WINDOW = {
+    (True, False): "appointments.window.day",
+    (False, False): "appointments.window.days",
+    (True, True): "appointments.window.day_part",
+    (False, True): "appointments.window.days_part",
+}
+
 # portal_core.safety.KINDS: what is said when one is detected.
 EMERGENCY = {"medical": "safety.medical", "crisis": "safety.crisis"}
 

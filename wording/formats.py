@@ -24,12 +24,13 @@ Any other spec is Python's own (`{day:%A, %B %-d}`, `{length:,}`).
 from __future__ import annotations
 
 import math
+import re
 import string
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from portal_core.clinics import format_clock, format_date, zone_abbreviation
+from portal_core.clinics import to_local
 
 
 def with_article(noun: str) -> str:
@@ -62,9 +63,36 @@ def wait_in_words(wait: timedelta) -> str:
     return f"{hours} hours"
 
 
+def zone_abbreviation(local_dt: datetime) -> str:
+    """'CET', 'JST', 'CDT'; zones without a letter abbreviation read as 'UTC+3'."""
+    name = local_dt.tzname() or "UTC"
+    match = re.fullmatch(r"([+-])(\d{2})(\d{2})?", name)
+    if not match:
+        return name
+    sign, hours, minutes = match.groups()
+    text = f"UTC{sign}{int(hours)}"
+    return f"{text}:{minutes}" if minutes and minutes != "00" else text
+
+
+def format_date(day: date) -> str:
+    """'Tuesday, December 1'."""
+    return f"{day:%A, %B} {day.day}"
+
+
+def format_clock(local_dt: datetime) -> str:
+    """'9:30 AM'."""
+    hour = local_dt.hour % 12 or 12
+    return f"{hour}:{local_dt.minute:02d} {'AM' if local_dt.hour < 12 else 'PM'}"
+
+
+def format_local(clinic_tz: str, utc_dt: datetime) -> str:
+    """'Tuesday, December 1 at 9:30 AM CET': how every appointment time is shown or spoken."""
+    return local_time(to_local(clinic_tz, utc_dt))
+
+
 def local_time(local: datetime) -> str:
-    """'Tuesday, December 1 at 9:30 AM CET': `portal_core.clinics.format_local`'s words for a
-    datetime already on the clinic's clock."""
+    """'Tuesday, December 1 at 9:30 AM CET': `format_local`'s words for a datetime already on
+    the clinic's clock (as the domain's appointment views carry it)."""
     return f"{format_date(local.date())} at {format_clock(local)} {zone_abbreviation(local)}"
 
 

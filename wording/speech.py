@@ -248,7 +248,7 @@ def spoken_datetime(local: datetime, *, weekday: bool = True, year: bool = False
 
 
 def spoken_local(clinic_tz: str, utc_dt: datetime) -> str:
-    """The spoken twin of `clinics.format_local`: a UTC instant in the clinic's time zone."""
+    """The spoken twin of `wording.formats.format_local`: a UTC instant on the clinic's clock."""
     return spoken_datetime(utc_dt.astimezone(ZoneInfo(clinic_tz)))
 
 
@@ -894,8 +894,11 @@ def lab_result_speech(result: LabResultView, *, today: date | None = None) -> st
     )
     if result.source_org:
         sentences.append(f"This result came from {speak(result.source_org).rstrip('.')}.")
-    if result.reviewed and result.review_note:
-        sentences.append(f"It was {speak(result.review_note).rstrip('.')}.")
+    from wording.catalogue import review_note
+
+    note = review_note(result, "voice") if result.reviewed else None
+    if note:
+        sentences.append(f"It was {speak(note).rstrip('.')}.")
     elif not result.reviewed:
         sentences.append("This result has not yet been reviewed by your care team.")
     return " ".join(sentences)

@@ -32,7 +32,13 @@ from portal_core.clinics import AppointmentTypeView, ClinicView, to_local
 from portal_core.errors import PortalError, SlotUnavailable
 from understanding import choices
 from understanding.when import When, parse_when, with_time_of_day
-from wording.catalogue import render, say_error, with_article
+from wording.catalogue import (
+    appointment_summary,
+    offered_time,
+    render,
+    say_error,
+    with_article,
+)
 
 REQUEST = "request"
 
@@ -77,7 +83,7 @@ def current_offer(tracker: Tracker) -> list[scheduling.SlotView]:
 
 def slot_title(slot: scheduling.SlotView) -> str:
     """How an offered time reads: two offered times never read the same."""
-    return f"{slot.local_display} with {slot.provider_name}"
+    return offered_time(slot)
 
 
 def slot_options(slots: list[scheduling.SlotView]) -> list[choices.Option]:
@@ -374,7 +380,9 @@ def _extract_appointment_choice(tracker: Tracker) -> dict[str, Any]:
     # "the dentist one", "the wellness exam": match words against the listed appointments.
     text = latest_text(tracker).lower()
     matches = [
-        a for a in listed if any(w in a.summary.lower() for w in re.findall(r"[a-z]{4,}", text))
+        a
+        for a in listed
+        if any(w in appointment_summary(a).lower() for w in re.findall(r"[a-z]{4,}", text))
     ]
     return {"appointment_choice": str(matches[0].id)} if len(matches) == 1 else {}
 
@@ -572,7 +580,8 @@ class ActionAskAppointmentChoice(ConversationAction):
         turn.say(
             render("ask.appointment_choice"),
             buttons=[
-                {"title": a.summary, "payload": f'/inform{{"choice": "{a.id}"}}'} for a in listed
+                {"title": appointment_summary(a), "payload": f'/inform{{"choice": "{a.id}"}}'}
+                for a in listed
             ],
         )
         return []
@@ -583,7 +592,7 @@ class ActionAskCancelConfirmed(ConversationAction):
 
     def respond(self, turn: Turn) -> list[EventType]:
         chosen = _validate_appointment_choice(turn.slot("appointment_choice"), turn.tracker)
-        what = chosen.summary if chosen else "that appointment"
+        what = appointment_summary(chosen) if chosen else "that appointment"
         turn.say(render("cancel.confirm", appointment=what), buttons=YES_NO)
         return []
 
@@ -657,7 +666,7 @@ def _request_sent_text(view: scheduling.AppointmentRequestView) -> str:
 
 
 def _booked_text(booked: scheduling.AppointmentView) -> str:
-    text = render("booking.booked", summary=booked.summary)
+    text = render("booking.booked", summary=appointment_summary(booked))
     if booked.questionnaire:
         text += render("booking.questionnaire", questionnaire=booked.questionnaire)
     return text + render("booking.how_to_change", phone=booked.clinic_phone)
@@ -689,7 +698,7 @@ class ActionRescheduleAppointment(TaskAction[ClinicView | scheduling.Appointment
         if isinstance(view, ClinicView):
             turn.say(render("reschedule.call_clinic", clinic=view.name, phone=view.phone))
         else:
-            turn.say(render("reschedule.done", appointment=view.summary))
+            turn.say(render("reschedule.done", appointment=appointment_summary(view)))
         return []
 
 
@@ -709,7 +718,7 @@ class ActionCancelAppointment(TaskAction[scheduling.AppointmentView]):
         )
 
     def render(self, turn: TaskTurn, view: scheduling.AppointmentView) -> list[EventType]:
-        turn.say(render("cancel.done", appointment=view.summary))
+        turn.say(render("cancel.done", appointment=appointment_summary(view)))
         return []
 
 
@@ -731,7 +740,7 @@ class ActionListAppointments(TaskAction[list[scheduling.AppointmentView]]):
             turn.say(none, buttons=[button])
             person = "me" if who == "you" else who
             return [offer(turn.tracker, "/book_appointment", family_member=person)]
-        lines = "\n".join(f"- {a.summary}" for a in view)
+        lines = "\n".join(f"- {appointment_summary(a)}" for a in view)
         heading = (
             render("appointments.heading_yours")
             if who == "you"

@@ -14,7 +14,7 @@ from bot.actions.follow_up import offer
 from bot.actions.task_form import TaskFormValidator
 from portal_core import people, records
 from wording import speech
-from wording.catalogue import render, result_flag
+from wording.catalogue import record_kind, record_source, render, result_flag, review_note
 
 MAX_LISTED = 6
 
@@ -40,19 +40,30 @@ def lab_line(result: records.LabResultView) -> str:
     )
     parts = [f"{result.test_name}: {result.value}{unit}{reference}, {result_flag(result.flag)}"]
     parts.append(render("results.collected", on=result.collected_on))
-    if result.source_text:
-        parts.append(result.source_text)
+    source = record_source(result.source_org)
+    if source:
+        parts.append(source)
     line = "; ".join(parts) + "."
-    return f"{line[:-1]}; {result.review_note}." if result.review_note else line
+    note = review_note(result)
+    return f"{line[:-1]}; {note}." if note else line
 
 
 def report_line(report: records.ReportView) -> str:
-    line = (
-        f"{report.kind_text}, {report.title} ({report.performed_on:%b %-d, %Y}): {report.summary}"
+    kind = record_kind(report.kind)
+    line = f"{kind}, {report.title} ({report.performed_on:%b %-d, %Y}): {report.summary}"
+    source = record_source(report.source_org)
+    if source:
+        line += f" ({source})"
+    note = review_note(report)
+    return f"{line.rstrip('.')}; {note}." if note else line
+
+
+def immunization_line(shot: records.ImmunizationView) -> str:
+    source = record_source(shot.source_org)
+    return (
+        f"- {shot.vaccine}{f' ({shot.dose})' if shot.dose else ''}: "
+        f"{shot.administered_on:%b %-d, %Y}, {shot.location}{f' ({source})' if source else ''}"
     )
-    if report.source_text:
-        line += f" ({report.source_text})"
-    return f"{line.rstrip('.')}; {report.review_note}." if report.review_note else line
 
 
 def who_for(tracker: Tracker) -> str:
@@ -141,9 +152,9 @@ def results_table(heading: str, labs: list[records.LabResultView]) -> dict[str, 
             "flag": r.flag,
             "flag_text": result_flag(r.flag),
             "collected": f"{r.collected_on:%b %-d, %Y}",
-            "source": r.source_text or "",
+            "source": record_source(r.source_org) or "",
             "reviewed": r.reviewed,
-            "review": r.review_note or "",
+            "review": review_note(r) or "",
             "speech": speech.speak(lab_line(r)),
         }
         for r in labs
@@ -161,11 +172,7 @@ class ActionImmunizationRecords(TaskAction[records.ImmunizationRecordView]):
         )
 
     def render(self, turn: TaskTurn, view: records.ImmunizationRecordView) -> list[EventType]:
-        lines = [
-            f"- {i.vaccine}{f' ({i.dose})' if i.dose else ''}: {i.administered_on:%b %-d, %Y}, "
-            f"{i.location}{f' ({i.source_text})' if i.source_text else ''}"
-            for i in view.immunizations[:10]
-        ]
+        lines = [immunization_line(i) for i in view.immunizations[:10]]
         body = "\n".join(lines) if lines else render("immunizations.none")
         turn.say(render("immunizations.heading", first_name=view.patient_first_name) + f"\n{body}")
         turn.say(render("immunizations.official_record"))

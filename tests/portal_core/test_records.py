@@ -13,9 +13,9 @@ from portal_core.actors import Actor
 from portal_core.database import Database
 from portal_core.errors import AccessDenied, InvalidInput, PatientNotFound
 from portal_core.models import Immunization, LabResult, Patient, Prescription, Report
-from portal_core.records import NOT_REVIEWED, ResultType, find_result_type
+from portal_core.records import ResultType, find_result_type
 from tests.factories import make_clinic, make_family, make_patient, make_provider, stored
-from wording.catalogue import render, result_flag, say_error
+from wording.catalogue import record_source, render, result_flag, review_note, say_error
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -126,14 +126,16 @@ def test_only_final_results_newest_first_with_review_note(db: Database, world: W
     assert glucose.value == "104" and glucose.unit == "mg/dL"
     assert glucose.reference_range == "70 to 99"
     assert glucose.flag == "high" and result_flag(glucose.flag) == "high"
-    assert not glucose.reviewed and glucose.review_note == NOT_REVIEWED
-    assert ldl.reviewed and ldl.review_note == "reviewed by your care team on November 24, 2026"
+    assert not glucose.reviewed and glucose.reviewed_on is None
+    assert review_note(glucose) == "not yet reviewed by your care team"
+    assert ldl.reviewed and ldl.reviewed_on == date(2026, 11, 24)  # the patient's local day
+    assert review_note(ldl) == "reviewed by your care team on November 24, 2026"
     assert ldl.reference_range == "less than 100"
     assert hdl.reference_range == "more than 40"
     assert a1c.reference_range == "4.0 to 5.6 %"
     assert a1c.source_org == "Baylor Scott & White Health"
-    assert a1c.source_text == "from Baylor Scott & White Health"
-    assert glucose.source_text is None
+    assert record_source(a1c.source_org) == "from Baylor Scott & White Health"
+    assert glucose.source_org is None and record_source(glucose.source_org) is None
     assert glucose.collected_on == date(2026, 11, 23)  # local date in Texas
 
 
@@ -258,15 +260,18 @@ def test_reports_by_kind_with_review_and_source(db: Database, world: World) -> N
     actor = Actor(world.patient)
     imaging = records.reports(db, actor, world.patient, "radiology", now=NOW)
     assert [r.report_id for r in imaging] == [mri, xray]
-    assert imaging[0].review_note == NOT_REVIEWED and not imaging[0].reviewed
-    assert imaging[1].reviewed and imaging[1].source_text == "from Baylor Scott & White Health"
+    assert review_note(imaging[0]) == "not yet reviewed by your care team"
+    assert not imaging[0].reviewed and imaging[0].reviewed_on is None
+    assert imaging[1].reviewed and imaging[1].reviewed_on == date(2026, 11, 23)
+    assert record_source(imaging[1].source_org) == "from Baylor Scott & White Health"
     assert imaging[0].summary == "Summary of MRI Lumbar Spine without contrast"
     assert [
         r.report_id for r in records.reports(db, actor, world.patient, "pathology", now=NOW)
     ] == [biopsy]
     notes = records.reports(db, actor, world.patient, "clinical_note", now=NOW)
     assert [r.report_id for r in notes] == [note]
-    assert notes[0].author == "Dr. Maria Alvarez, MD" and notes[0].review_note is None
+    assert notes[0].author == "Dr. Maria Alvarez, MD" and review_note(notes[0]) is None
+    assert notes[0].reviewed and notes[0].reviewed_on is None  # a note awaits no review
     everything = records.reports(db, actor, world.patient, now=NOW)
     assert {r.report_id for r in everything} == {mri, xray, biopsy, note}
     mri_only = records.reports(db, actor, world.patient, about="my MRI", now=NOW)
@@ -300,7 +305,8 @@ def test_immunizations_with_where_to_get_the_official_record(db: Database, world
             )
     record = records.immunizations(db, Actor(world.patient), world.patient, now=NOW)
     assert [i.vaccine for i in record.immunizations] == ["Influenza", "COVID-19"]
-    assert record.immunizations[1].source_text == "from CVS Pharmacy"
+    assert record_source(record.immunizations[1].source_org) == "from CVS Pharmacy"
+    assert record.immunizations[0].source_org is None
     steps = render("immunizations.official_record")
     assert "Health Record" in steps and "Immunizations" in steps and "Download" in steps
     # The guide: the official record for school, work or travel is downloaded from the portal.

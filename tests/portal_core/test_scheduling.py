@@ -18,7 +18,6 @@ from portal_core.clinics import (
     AppointmentTypeNotFound,
     AppointmentTypeNotOffered,
     ClinicNotFound,
-    format_date,
     local_at,
 )
 from portal_core.config import Settings
@@ -53,7 +52,8 @@ from portal_core.scheduling import (
 )
 from tests.factories import make_clinic, make_family, make_patient, make_provider, stored
 from understanding.when import parse_when
-from wording.catalogue import say_error
+from wording.catalogue import appointment_summary, offered_time, preferred_window, say_error
+from wording.formats import format_date, local_time
 
 # Wednesday 25 November 2026, 9:00 AM in Texas; Thanksgiving is the next day.
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
@@ -196,7 +196,8 @@ def test_offers_the_earliest_open_slots_at_the_home_clinic(db: Database, world: 
 
     assert [s.id for s in found] == ids[1:4]
     first = found[0]
-    assert first.local_display == "Tuesday, December 1 at 9:00 AM CST"
+    assert local_time(first.local_start) == "Tuesday, December 1 at 9:00 AM CST"
+    assert offered_time(first) == f"Tuesday, December 1 at 9:00 AM CST with {first.provider_name}"
     assert first.starts_at == datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc)
     assert (first.clinic_id, first.clinic_name, first.type_name) == (
         world.clinic,
@@ -252,7 +253,7 @@ def test_offered_slots_are_looked_up_in_the_order_given(db: Database, world: Wor
     )
     found = scheduling.offered_slots(db, [second, first, 999_999, "x"])  # type: ignore[list-item]
     assert [s.id for s in found] == [second, first]
-    assert found[0].local_display == "Tuesday, December 1 at 9:00 AM CST"
+    assert local_time(found[0].local_start) == "Tuesday, December 1 at 9:00 AM CST"
     assert scheduling.offered_slots(db, []) == []
 
 
@@ -342,7 +343,7 @@ def test_time_of_day_is_judged_on_the_clinics_clock(
         found = find(db, world, world.sponsor, clinic_id=clinic, time_of_day=part, limit=5)
         assert [s.id for s in found] == [slot_id], (zone, part)
     morning = find(db, world, world.sponsor, clinic_id=clinic, time_of_day="Morning")[0]
-    assert " at 8:00 AM " in morning.local_display
+    assert " at 8:00 AM " in local_time(morning.local_start)
     assert morning.time_zone == zone
 
 
@@ -355,7 +356,7 @@ def test_tokyo_window_days_are_tokyo_days(db: Database, world: World) -> None:
     wed = date(2026, 12, 2)
     found = find(db, world, world.sponsor, clinic_id=tokyo, window_start=wed, window_end=wed)
     assert [s.id for s in found] == [early]
-    assert found[0].local_display == "Wednesday, December 2 at 8:30 AM JST"
+    assert local_time(found[0].local_start) == "Wednesday, December 2 at 8:30 AM JST"
     tue = date(2026, 12, 1)
     found = find(db, world, world.sponsor, clinic_id=tokyo, window_start=tue, window_end=tue)
     assert [s.id for s in found] == [late]
@@ -377,8 +378,8 @@ def test_time_of_day_follows_daylight_saving_time(db: Database, world: World) ->
     afternoon = find(db, world, world.sponsor, clinic_id=berlin, time_of_day="afternoon", **window)
     assert [s.id for s in morning] == [winter]
     assert [s.id for s in afternoon] == [summer]
-    assert morning[0].local_display == "Friday, March 26 at 11:30 AM CET"
-    assert afternoon[0].local_display == "Monday, March 29 at 12:30 PM CEST"
+    assert local_time(morning[0].local_start) == "Friday, March 26 at 11:30 AM CET"
+    assert local_time(afternoon[0].local_start) == "Monday, March 29 at 12:30 PM CEST"
 
 
 def test_us_daylight_saving_time(db: Database, world: World) -> None:
@@ -392,7 +393,7 @@ def test_us_daylight_saving_time(db: Database, world: World) -> None:
     found = find(
         db, world, world.sponsor, window_start=date(2027, 3, 8), window_end=date(2027, 3, 19)
     )
-    assert [(s.id, s.local_display) for s in found] == [
+    assert [(s.id, local_time(s.local_start)) for s in found] == [
         (before, "Friday, March 12 at 10:30 AM CST"),
         (after, "Monday, March 15 at 11:30 AM CDT"),
     ]
@@ -503,8 +504,12 @@ def test_book_attaches_the_clipboard_and_is_audited(db: Database, world: World) 
         "pending",
     )
     assert (booked.booked_by_id, booked.channel) == (world.sponsor, "sms")
-    assert booked.local_display == "Tuesday, December 1 at 9:30 AM CST"
-    assert booked.summary.startswith("Wellness Visit with ")
+    assert local_time(booked.local_start) == "Tuesday, December 1 at 9:30 AM CST"
+    assert appointment_summary(booked).startswith("Wellness Visit with ")
+    assert appointment_summary(booked) == (
+        f"Wellness Visit with {booked.provider_name} at the {booked.clinic_name} "
+        "on Tuesday, December 1 at 9:30 AM CST"
+    )  # the view carries the data; the catalogue words it as the view once did
     assert booked.patient_first_name == "Marcus"
     with db.transaction() as s:
         entry = [e for e in audit.entries_for(s, world.sponsor) if e.action == "book"][0]
@@ -746,7 +751,7 @@ def test_reschedule_moves_the_booking(db: Database, world: World) -> None:
     new = scheduling.reschedule(db, Actor(world.sponsor, "sms"), old.id, new_slot, now=NOW)
     assert (new.slot_id, new.status, new.reason) == (new_slot, "booked", "knee")
     assert new.questionnaire_status == "completed"
-    assert new.local_display == "Tuesday, December 1 at 9:10 AM CST"
+    assert local_time(new.local_start) == "Tuesday, December 1 at 9:10 AM CST"
     with db.transaction() as s:
         assert s.get(Appointment, old.id).status == "cancelled"
     assert actions(db, world.sponsor)[-2:] == ["cancel", "reschedule"]
@@ -859,8 +864,8 @@ def test_upcoming_lists_booked_future_visits_soonest_first(db: Database, world: 
     listed = scheduling.upcoming(db, Actor(world.sponsor, "voice"), world.sponsor, now=NOW)
 
     assert [a.id for a in listed] == [ids["now"], ids["sooner"], ids["later"]]
-    assert listed[2].local_display == "Thursday, December 10 at 9:00 AM CET"
-    assert listed[1].local_display == "Tuesday, December 1 at 9:00 AM CST"
+    assert local_time(listed[2].local_start) == "Thursday, December 10 at 9:00 AM CET"
+    assert local_time(listed[1].local_start) == "Tuesday, December 1 at 9:00 AM CST"
     with db.transaction() as s:
         entry = audit.entries_for(s, world.sponsor)[-1]
     assert (entry.action, entry.resource, entry.channel) == ("read", "appointments", "voice")
@@ -901,7 +906,7 @@ def test_request_skips_thanksgiving_for_the_contact_date(db: Database, world: Wo
     assert made.contact_by == date(2026, 11, 30)
     assert (made.type_name, made.clinic_name) == ("Behavioral Health Intake", made.clinic_name)
     assert made.status == "pending"
-    assert [w.describe() for w in made.preferred_windows] == [
+    assert [preferred_window(w) for w in made.preferred_windows] == [
         "Tuesday, December 1 to Friday, December 4 in the morning",
         "Tuesday, December 8",
         "Wednesday, December 9",

@@ -20,6 +20,7 @@ import yaml
 
 from portal_core import errors, identity, scheduling
 from portal_core.config import PROJECT_ROOT, Settings
+from portal_core.models.records import REPORT_KINDS
 from wording import catalogue
 from wording.catalogue import (
     FACTS,
@@ -340,3 +341,14 @@ def test_the_sms_help_names_the_service_the_service_center_and_how_to_stop() -> 
     assert "Genesis Assist" in help_text
     assert "1-800-600-9332" in help_text
     assert "Reply STOP to opt out" in help_text
+
+
+def test_every_kind_of_report_is_named_as_before() -> None:
+    """A report's line starts with its kind in words (the domain carries only the code)."""
+    named = {kind: catalogue.record_kind(kind) for kind in (*REPORT_KINDS, "lab")}
+    assert named == {
+        "radiology": "radiology report",
+        "pathology": "pathology report",
+        "clinical_note": "visit note",
+        "lab": "lab results",
+    }

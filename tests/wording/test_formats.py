@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from wording.formats import WORDING, join_names, serial_or, wait_in_words
+from wording.formats import WORDING, format_local, join_names, serial_or, wait_in_words
 
 
 def say(template: str, **values: object) -> str:
@@ -70,3 +70,21 @@ def test_other_specs_are_pythons_own() -> None:
     assert say("{d:%A, %B %-d}", d=date(2026, 12, 4)) == "Friday, December 4"
     assert say("{n:,}", n=4500) == "4,500"
     assert say("{d:%m/%d}", d=date(2026, 12, 4)) == "12/04"  # a slash in a date spec is a date's
+
+
+@pytest.mark.parametrize(
+    ("zone", "utc", "shown"),
+    [
+        ("Europe/Berlin", datetime(2026, 12, 1, 8, 30), "Tuesday, December 1 at 9:30 AM CET"),
+        ("Europe/Berlin", datetime(2027, 6, 1, 7, 30), "Tuesday, June 1 at 9:30 AM CEST"),
+        ("Europe/Rome", datetime(2026, 12, 1, 16, 30), "Tuesday, December 1 at 5:30 PM CET"),
+        ("Asia/Tokyo", datetime(2026, 11, 30, 23, 30), "Tuesday, December 1 at 8:30 AM JST"),
+        ("Asia/Seoul", datetime(2026, 12, 1, 3, 0), "Tuesday, December 1 at 12:00 PM KST"),
+        ("America/Chicago", datetime(2026, 12, 1, 6, 0), "Tuesday, December 1 at 12:00 AM CST"),
+        ("America/Chicago", datetime(2027, 3, 15, 14, 5), "Monday, March 15 at 9:05 AM CDT"),
+        ("Asia/Bahrain", datetime(2026, 12, 1, 6, 0), "Tuesday, December 1 at 9:00 AM UTC+3"),
+        ("Asia/Kolkata", datetime(2026, 12, 1, 4, 0), "Tuesday, December 1 at 9:30 AM IST"),
+    ],
+)
+def test_format_local(zone: str, utc: datetime, shown: str) -> None:
+    assert format_local(zone, utc.replace(tzinfo=timezone.utc)) == shown

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal_core.records import NOT_REVIEWED, LabResultView
+from portal_core.records import LabResultView
 from wording import speech
 from wording.speech import Pause
 
@@ -513,7 +513,7 @@ def test_zone_name(zone: object, said: str) -> None:
 
 
 def test_clinic_display_times_are_spoken_the_same_way() -> None:
-    from portal_core.clinics import format_local
+    from wording.formats import format_local
 
     moment = datetime(2024, 12, 3, 0, 30, tzinfo=timezone.utc)
     shown = format_local("Asia/Tokyo", moment)
@@ -537,9 +537,8 @@ def lab(**changes: object) -> LabResultView:
         collected_on=date(2024, 12, 1),
         resulted_at=None,
         reviewed=False,
-        review_note=NOT_REVIEWED,
+        reviewed_on=None,
         source_org=None,
-        source_text=None,
     )
     base.update(changes)
     return LabResultView(**base)  # type: ignore[arg-type]
@@ -562,7 +561,7 @@ def test_a_normal_reviewed_result_gives_its_range_and_review_date() -> None:
             reference_range="70 to 99",
             flag="normal",
             reviewed=True,
-            review_note="reviewed by your care team on December 3, 2024",
+            reviewed_on=date(2024, 12, 3),
         ),
         today=date(2025, 1, 2),
     )
