@@ -54,12 +54,6 @@ class When:
     time_of_day: str | None = None
     specific: bool = False
 
-    def describe(self) -> str:
-        part = f" in the {self.time_of_day}" if self.time_of_day else ""
-        if self.start == self.end:
-            return f"{self.start:%A, %B} {self.start.day}{part}"
-        return f"between {self.start:%B} {self.start.day} and {self.end:%B} {self.end.day}{part}"
-
 
 def _clean(text: str) -> str:
     lowered = " ".join(fold(text).split())  # not `normalise`: "a.m.", "3/14" keep their marks

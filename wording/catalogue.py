@@ -28,6 +28,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from portal_core import contacts, messaging, scheduling
@@ -36,6 +37,7 @@ from portal_core.errors import PortalError, Unavailable
 from portal_core.messaging import EmergencyInMessage
 from portal_core.records import LabResultView, ReportView
 from portal_core.scheduling import AppointmentView, PreferredWindow, SlotView
+from understanding.when import When
 from wording import codes
 from wording.formats import WORDING
 from wording.formats import with_article as with_article  # one rule, said where it was
@@ -587,6 +589,14 @@ MESSAGES: Mapping[str, Message] = {
     "results.limit": Message("Please ask for between 1 and {most} records."),
     # What a record's data says in a list of results (portal_core/records.py views carry the
     # data: whether and when it was reviewed, its kind, where it came from; wording/codes.py)
+    "records.whose_own": Message("Your"),
+    "records.whose_other": Message("{name}'s"),
+    "results.labs_heading": Message("{whose} most recent lab results, newest first:"),
+    "results.heading": Message("{whose} {what}, newest first:"),
+    "medications.heading": Message("{whose} current medications:"),
+    "medications.line": Message("- {name} {strength}: {instructions} ({refills} refills left)"),
+    "medications.past_heading": Message("Past medications:"),
+    "medications.past_line": Message("- {name} {strength} (no longer active)"),
     "results.not_reviewed": Message("not yet reviewed by your care team"),
     "results.reviewed_on": Message("reviewed by your care team on {on:%B %-d, %Y}"),
     "results.from_source": Message("from {org}"),
@@ -597,6 +607,11 @@ MESSAGES: Mapping[str, Message] = {
     # An appointment's data in words (portal_core/scheduling.py views; wording/codes.py)
     "appointments.summary": Message("{type} with {provider} at the {clinic} on {at:local}"),
     "appointments.offered_time": Message("{at:local} with {provider}"),
+    # The days a patient asked for, as a booking's lead line repeats them (wording.codes)
+    "when.day": Message("{start:%A, %B %-d}"),
+    "when.days": Message("between {start:%B %-d} and {end:%B %-d}"),
+    "when.day_part": Message("{start:%A, %B %-d} in the {part}"),
+    "when.days_part": Message("between {start:%B %-d} and {end:%B %-d} in the {part}"),
     "appointments.window.day": Message("{start:%A, %B %-d}"),
     "appointments.window.days": Message("{start:%A, %B %-d} to {end:%A, %B %-d}"),
     "appointments.window.day_part": Message("{start:%A, %B %-d} in the {part}"),
@@ -958,8 +973,26 @@ def offered_time(slot: SlotView, channel: str = "web") -> str:
 
 def preferred_window(window: PreferredWindow, channel: str = "web") -> str:
     """'Tuesday, December 1 to Friday, December 4 in the morning': when a request asks for."""
-    key = codes.PREFERRED_WINDOW[(window.start == window.end, bool(window.time_of_day))]
-    values = {"start": window.start, "end": window.end, "part": window.time_of_day}
+    return _days(codes.PREFERRED_WINDOW, window.start, window.end, window.time_of_day, channel)
+
+
+def asked_days(when: When, channel: str = "web") -> str:
+    """'Tuesday, December 1', 'between December 1 and December 4 in the morning': the days a
+    patient asked for, as the assistant repeats them."""
+    return _days(codes.ASKED_DAYS, when.start, when.end, when.time_of_day, channel)
+
+
+def _days(
+    keys: Mapping[tuple[bool, bool], str],
+    start: date,
+    end: date,
+    part: str | None,
+    channel: str,
+) -> str:
+    """A span of days and maybe a part of the day, in the wording `keys` picks for its shape
+    (one day or several, a part of the day or not)."""
+    key = keys[(start == end, bool(part))]
+    values = {"start": start, "end": end, "part": part}
     return render(key, channel, **{k: v for k, v in values.items() if k in variables(key)})
 
 

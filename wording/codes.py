@@ -53,6 +53,14 @@ PREFERRED_WINDOW = {
     (False, True): "appointments.window.days_part",
 }
 
+# The days a patient asked for (understanding.when.When), by (one day?, a time of day?).
+ASKED_DAYS = {
+    (True, False): "when.day",
+    (False, False): "when.days",
+    (True, True): "when.day_part",
+    (False, True): "when.days_part",
+}
+
 # portal_core.safety.KINDS: what is said when one is detected.
 EMERGENCY = {"medical": "safety.medical", "crisis": "safety.crisis"}
 

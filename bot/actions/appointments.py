@@ -34,6 +34,7 @@ from understanding import choices
 from understanding.when import When, parse_when, with_time_of_day
 from wording.catalogue import (
     appointment_summary,
+    asked_days,
     offered_time,
     render,
     say_error,
@@ -448,7 +449,7 @@ class ActionAskSlotChoice(ConversationAction):
                 found = self._search(speaker.actor, tracker, clinic, kind, when, widen=True)
                 lead = render(
                     "booking.nearest_times_lead",
-                    when=when.describe(),
+                    when=asked_days(when),
                     visit=visit,
                     clinic=clinic.name,
                 )
@@ -531,7 +532,7 @@ class ActionAskBookingConfirmed(ConversationAction):
                 clinic=clinic.name,
                 who=who,
                 visit=kind.name.lower(),
-                when=when.describe(),
+                when=asked_days(when),
             )
         else:
             chosen = _offered_slot(tracker)

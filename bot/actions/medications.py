@@ -439,12 +439,21 @@ class ActionListMedications(TaskAction[list[prescriptions.MedicationView]]):
             turn.say(render("medications.none_active"))
             return []
         lines = [
-            f"- {m.name} {m.strength}: {m.instructions} ({m.refills_remaining} refills left)"
+            render(
+                "medications.line",
+                name=m.name,
+                strength=m.strength,
+                instructions=m.instructions,
+                refills=m.refills_remaining,
+            )
             for m in meds
         ]
-        text = f"{whose(turn.tracker)} current medications:\n" + "\n".join(lines) if lines else ""
+        heading = render("medications.heading", whose=whose(turn.tracker))
+        text = heading + "\n" + "\n".join(lines) if lines else ""
         if past:
-            earlier = "\n".join(f"- {m.name} {m.strength} (no longer active)" for m in past)
-            text = f"{text}\n\nPast medications:\n{earlier}".strip()
+            earlier = "\n".join(
+                render("medications.past_line", name=m.name, strength=m.strength) for m in past
+            )
+            text = f"{text}\n\n{render('medications.past_heading')}\n{earlier}".strip()
         turn.say(text)
         return [SlotSet("offered", None)]

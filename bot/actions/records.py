@@ -68,15 +68,19 @@ def immunization_line(shot: records.ImmunizationView) -> str:
 
 def who_for(tracker: Tracker) -> str:
     """The task's person as a form reads them: "me", or their first name."""
-    return "me" if whose(tracker) == "Your" else str(tracker.get_slot("subject_name"))
+    return "me" if _for_oneself(tracker) else str(tracker.get_slot("subject_name"))
 
 
 def whose(tracker: Tracker) -> str:
     """'Your' for the speaker's own record, "Sofia's" for someone they act for."""
+    if _for_oneself(tracker):
+        return render("records.whose_own")
+    return render("records.whose_other", name=tracker.get_slot("subject_name"))
+
+
+def _for_oneself(tracker: Tracker) -> bool:
     speaker, _ = speaker_or_error(tracker)
-    if speaker is None or str(speaker.actor.patient_id) == str(tracker.get_slot("subject_id")):
-        return "Your"
-    return f"{tracker.get_slot('subject_name')}'s"
+    return speaker is None or str(speaker.actor.patient_id) == str(tracker.get_slot("subject_id"))
 
 
 def asked_result_type(tracker: Tracker) -> records.ResultType | None:
@@ -112,7 +116,7 @@ class ActionCheckResults(TaskAction[records.ResultsAnswer]):
         wanted = asked_result_type(tracker)
         lab = wanted is None or wanted.kind == "lab"
         if not view.found:
-            what = wanted.label if wanted else "lab results"
+            what = wanted.label if wanted else record_kind("lab")
             turn.say(render("results.none_final", what=what))
             return []
         if view.withheld:
@@ -120,10 +124,10 @@ class ActionCheckResults(TaskAction[records.ResultsAnswer]):
             return []
         if lab:
             lines = [lab_line(r) for r in view.labs]
-            heading = f"{whose(tracker)} most recent lab results, newest first:"
+            heading = render("results.labs_heading", whose=whose(tracker))
         else:
             lines = [report_line(r) for r in view.reports]
-            heading = f"{whose(tracker)} {wanted.label}, newest first:"
+            heading = render("results.heading", whose=whose(tracker), what=wanted.label)
         text = heading + "\n" + "\n".join(f"- {x}" for x in lines)
         if lab and view.labs and turn.channel == "web":
             turn.say(text, json_message=results_table(heading, list(view.labs)))

@@ -21,11 +21,13 @@ import yaml
 from portal_core import errors, identity, scheduling
 from portal_core.config import PROJECT_ROOT, Settings
 from portal_core.models.records import REPORT_KINDS
+from understanding.when import When
 from wording import catalogue
 from wording.catalogue import (
     FACTS,
     MESSAGES,
     RULE_FACTS,
+    asked_days,
     render,
     rule_facts,
     say_error,
@@ -352,3 +354,24 @@ def test_every_kind_of_report_is_named_as_before() -> None:
         "clinical_note": "visit note",
         "lab": "lab results",
     }
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "part", "said"),
+    [
+        (date(2026, 12, 1), date(2026, 12, 1), None, "Tuesday, December 1"),
+        (date(2026, 12, 1), date(2026, 12, 1), "morning", "Tuesday, December 1 in the morning"),
+        (date(2026, 11, 30), date(2026, 12, 4), None, "between November 30 and December 4"),
+        (
+            date(2026, 11, 30),
+            date(2026, 12, 4),
+            "afternoon",
+            "between November 30 and December 4 in the afternoon",
+        ),
+    ],
+)
+def test_the_days_a_patient_asked_for_are_repeated_as_before(
+    start: date, end: date, part: str | None, said: str
+) -> None:
+    """What understanding.when.When.describe() said before the wording moved here."""
+    assert asked_days(When(start, end, part)) == said
