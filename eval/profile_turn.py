@@ -95,12 +95,43 @@ def wrap_async(owner: Any, name: str, key: str) -> None:
     setattr(owner, name, wrapper)
 
 
+def wrap_lock(owner: Any) -> None:
+    """Time taking and giving back a conversation's lock (the production lock store's `lock`
+    is an async context manager: its entry waits for the turn, its exit releases it)."""
+    original = owner.lock
+
+    @contextlib.asynccontextmanager
+    async def lock(self: Any, *args: Any, **kwargs: Any) -> Any:
+        held = original(self, *args, **kwargs)
+        with timed(LOCK):
+            ticket = await held.__aenter__()
+        try:
+            yield ticket
+        except BaseException as error:
+            with timed(LOCK):
+                if not await held.__aexit__(type(error), error, error.__traceback__):
+                    raise
+        else:
+            with timed(LOCK):
+                await held.__aexit__(None, None, None)
+
+    owner.lock = lock
+
+
+ACTION = "action round trip (HTTP + action server)"
+VALIDATION = "  of which: response validation (Rasa)"
+PORTAL_DATABASE = "  of which: portal database (in the action)"
+LOCK = "lock store (Redis)"
+# Parts timed inside another part, printed under it.
+PARTS_OF = {VALIDATION: ACTION, PORTAL_DATABASE: ACTION}
+
+
 def instrument(speedups: bool) -> None:
     from rasa.core.actions.action import RemoteAction
-    from rasa.core.lock_store import RedisLockStore
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.engine.graph import GraphNode
 
+    from bot.lock_store import AtomicRedisLockStore
     from portal_core.database import Database
 
     def node_key(node: Any) -> str:
@@ -112,17 +143,16 @@ def instrument(speedups: bool) -> None:
         from bot import rasa_speedups
 
         rasa_speedups.apply()
-    wrap_async(RemoteAction, "run", "action round trip (HTTP + action server)")
-    wrap_sync(RemoteAction, "_validate_action_result", "  of which: response validation (Rasa)")
+    wrap_async(RemoteAction, "run", ACTION)
+    wrap_sync(RemoteAction, "_validate_action_result", VALIDATION)
     wrap_async(SQLTrackerStore, "retrieve", "tracker store: load (PostgreSQL)")
     wrap_async(SQLTrackerStore, "save", "tracker store: save (PostgreSQL)")
-    for method in ("get_lock", "save_lock", "delete_lock"):
-        wrap_sync(RedisLockStore, method, "lock store (Redis)")
+    wrap_lock(AtomicRedisLockStore)
     original = Database.transaction
 
     @contextlib.contextmanager
     def transaction(self: Any) -> Iterator[Any]:
-        with timed("  of which: portal database (in the action)"), original(self) as session:
+        with timed(PORTAL_DATABASE), original(self) as session:
             yield session
 
     Database.transaction = transaction  # type: ignore[method-assign]
@@ -225,10 +255,23 @@ def report(per_turn: list[float]) -> list[str]:
         f"median {1000 * statistics.median(per_turn):.1f} ms per turn"
     ]
     accounted = 0.0
-    for key, seconds in sorted(TIMES.items(), key=lambda kv: -kv[1]):
-        if key == "turn":
-            continue
-        if not key.startswith("  "):
+    wholes = sorted(
+        (k for k in TIMES if k != "turn" and k not in PARTS_OF), key=lambda k: -TIMES[k]
+    )
+    ordered = [
+        key
+        for whole in wholes
+        for key in (
+            whole,
+            *sorted(
+                (p for p in PARTS_OF if PARTS_OF[p] == whole and p in TIMES),
+                key=lambda p: -TIMES[p],
+            ),
+        )
+    ]
+    for key in ordered:
+        seconds = TIMES[key]
+        if key not in PARTS_OF:
             accounted += seconds
         lines.append(
             f"  {key:58s} {1000 * seconds / turns:7.1f} ms/turn  {100 * seconds / total:5.1f} %"
