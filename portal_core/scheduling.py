@@ -497,42 +497,37 @@ def request_appointment(
 # Views
 
 
-def slot_view(slot: Slot) -> SlotView:
+def _visit(slot: Slot) -> dict[str, Any]:
+    """What a slot says about the visit (where, with whom, what, when), the same in the view of
+    a free slot and of an appointment booked into it."""
     clinic = slot.clinic
-    return SlotView(
-        id=slot.id,
-        clinic_id=clinic.id,
-        clinic_name=clinic.name,
-        provider_id=slot.provider_id,
-        provider_name=slot.provider.display_name,
-        appointment_type_id=slot.appointment_type_id,
-        type_name=slot.appointment_type.name,
-        starts_at=slot.starts_at,
-        duration_minutes=slot.duration_minutes,
-        time_zone=clinic.time_zone,
-        local_start=to_local(clinic.time_zone, slot.starts_at),
-    )
+    return {
+        "clinic_id": clinic.id,
+        "clinic_name": clinic.name,
+        "provider_name": slot.provider.display_name,
+        "appointment_type_id": slot.appointment_type_id,
+        "type_name": slot.appointment_type.name,
+        "starts_at": slot.starts_at,
+        "duration_minutes": slot.duration_minutes,
+        "time_zone": clinic.time_zone,
+        "local_start": to_local(clinic.time_zone, slot.starts_at),
+    }
+
+
+def slot_view(slot: Slot) -> SlotView:
+    return SlotView(id=slot.id, provider_id=slot.provider_id, **_visit(slot))
 
 
 def appointment_view(appointment: Appointment) -> AppointmentView:
     slot = appointment.slot
-    clinic = slot.clinic
     return AppointmentView(
         id=appointment.id,
         patient_id=appointment.patient_id,
         patient_first_name=appointment.patient.first_name,
         status=appointment.status,
         slot_id=slot.id,
-        clinic_id=clinic.id,
-        clinic_name=clinic.name,
-        clinic_phone=clinic.phone,
-        provider_name=slot.provider.display_name,
-        appointment_type_id=slot.appointment_type_id,
-        type_name=slot.appointment_type.name,
-        starts_at=slot.starts_at,
-        duration_minutes=slot.duration_minutes,
-        time_zone=clinic.time_zone,
-        local_start=to_local(clinic.time_zone, slot.starts_at),
+        clinic_phone=slot.clinic.phone,
+        **_visit(slot),
         reason=appointment.reason,
         questionnaire=appointment.questionnaire,
         questionnaire_status=appointment.questionnaire_status,
