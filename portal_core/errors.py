@@ -2,11 +2,12 @@
 
 An error carries no sentence of its own: its `key` (a message id of `wording.catalogue`), or its
 class's `default_key` when it was raised without one, and its `data` are all the bot needs to
-say `wording.catalogue.say_error(error, channel)` in the channel's words. Errors not yet moved to
-message ids still carry a sentence as `user_message` (given when raised, or a subclass's
-`default_message`), which `say_error` falls back to. `str(error)` is for logs and operators: that
-sentence, or else the message id and its data. Anything that isn't a `PortalError` is a bug and
-is logged, never shown.
+say `wording.catalogue.say_error(error, channel)` in the channel's words. An error meant for
+operators, never a patient (the database-roles report, a security alert's arguments), carries
+its sentence as `user_message` instead, which `say_error` and `str(error)` give back; no
+patient-facing module raises one (`tests/test_domain_sentences.py`). `str(error)` is for logs
+and operators: that sentence, or else the message id and its data. Anything that isn't a
+`PortalError` is a bug and is logged, never shown.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ class PortalError(Exception):
     """Base of every expected failure: what went wrong, as a message id and its data."""
 
     default_key = "error.generic"
-    # A sentence of a subclass not yet moved to a message id (see the module docstring).
+    # An operators' error's sentence for the whole class (see the module docstring).
     default_message: str | None = None
 
     def __init__(

@@ -19,8 +19,10 @@ refill's status, a result's flag and an emergency's kind are said by `refill_sta
 `result_flag` and `emergency_response` / `emergency_contacts`, through `wording.codes`.
 
 What is not here yet: the Rasa responses (`bot/domain.yml`, `bot/data/responses/*.yml`) must be
-literal text, so `tests/wording/test_catalogue.py` checks that the facts they state are these;
-a few domain errors not yet moved still carry a sentence (`PortalError.user_message`).
+literal text, so `tests/wording/test_catalogue.py` checks that the facts they state are these.
+Errors meant for operators (the database-roles report, security alerts) carry their own
+sentence (`PortalError.user_message`); nothing a patient reads does
+(`tests/test_domain_sentences.py`).
 """
 
 from __future__ import annotations

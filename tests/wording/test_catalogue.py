@@ -237,15 +237,16 @@ def test_a_domain_error_raised_without_a_message_id_says_its_class_message() -> 
     assert "db down" in str(errors.Unavailable("db down"))
 
 
-def test_a_domain_error_not_yet_moved_to_a_message_id_says_its_own_sentence() -> None:
-    assert say_error(errors.InvalidInput("Pick a day.")) == "Pick a day."
+def test_an_error_for_operators_says_its_own_sentence() -> None:
+    """The database-roles report and the seed command raise with sentences for operators."""
+    assert say_error(errors.InvalidInput("Pick a role name.")) == "Pick a role name."
 
-    class NotYetMoved(errors.NotFound):
-        default_message = "Sorry, no such thing."
+    class ForOperators(errors.Conflict):
+        default_message = "The demo data is already there."
 
-    assert say_error(NotYetMoved()) == "Sorry, no such thing."
+    assert say_error(ForOperators()) == "The demo data is already there."
     # A message id wins over a sentence of the class's.
-    assert say_error(NotYetMoved(key="scheduling.limit", data={"most": 2})) == (
+    assert say_error(ForOperators(key="scheduling.limit", data={"most": 2})) == (
         "I can show between 1 and 2 times at once."
     )
 
