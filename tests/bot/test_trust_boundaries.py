@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import re
 import socket
 import subprocess
 import time
@@ -238,7 +239,8 @@ def test_trackers_keep_no_typed_date_of_birth_or_dod_digits(stack: Stack) -> Non
     stored = json.dumps(stack.tracker(phone.conversation))
     born = marcus.date_of_birth
     for secret in (f"{born:%m/%d/%Y}", born.isoformat(), marcus.dod_last4):
-        assert secret not in stored, secret
+        # As a word: the four digits also turn up inside random hex ids ("...d4821498b...").
+        assert not re.search(rf"\b{re.escape(secret)}\b", stored), secret
     assert REDACTED in stored
 
 
