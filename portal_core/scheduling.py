@@ -152,12 +152,13 @@ class ReasonTooLong(InvalidInput):
     default_key = "scheduling.reason_too_long"
 
 
-@dataclass(frozen=True)
-class SlotView:
-    id: int
+@dataclass(frozen=True, kw_only=True)
+class VisitView:
+    """What a slot says about a visit (where, with whom, what, when): the same for a free slot
+    and for an appointment booked into it."""
+
     clinic_id: int
     clinic_name: str
-    provider_id: int
     provider_name: str
     appointment_type_id: int
     type_name: str
@@ -167,23 +168,20 @@ class SlotView:
     local_start: datetime  # starts_at on the clinic's clock (aware): what the patient is told
 
 
-@dataclass(frozen=True)
-class AppointmentView:
+@dataclass(frozen=True, kw_only=True)
+class SlotView(VisitView):
+    id: int
+    provider_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentView(VisitView):
     id: int
     patient_id: int
     patient_first_name: str
     status: str
     slot_id: int
-    clinic_id: int
-    clinic_name: str
     clinic_phone: str
-    provider_name: str
-    appointment_type_id: int
-    type_name: str
-    starts_at: datetime
-    duration_minutes: int
-    time_zone: str
-    local_start: datetime  # starts_at on the clinic's clock (aware)
     reason: str | None
     questionnaire: str | None
     questionnaire_status: str | None
@@ -498,8 +496,7 @@ def request_appointment(
 
 
 def _visit(slot: Slot) -> dict[str, Any]:
-    """What a slot says about the visit (where, with whom, what, when), the same in the view of
-    a free slot and of an appointment booked into it."""
+    """`VisitView`'s fields, read from `slot`."""
     clinic = slot.clinic
     return {
         "clinic_id": clinic.id,
