@@ -243,11 +243,13 @@ MESSAGES: Mapping[str, Message] = {
     "refill.which_pharmacy": Message("Which pharmacy would you like to pick it up from?"),
     "refill.done": Message(
         "Done. Refill request number {number} for {medication} is {status:refill_status} at "
-        '{pharmacy} ({phone}). {left} {refills} left after this one. Ask me "where\'s my refill" '
-        "any time."
+        "{pharmacy} ({phone}). {left:refill/refills} left after this one. Ask me "
+        '"where\'s my refill" any time.'
     ),
     "refill.recent_heading": Message("{whose} recent refills:"),
     "renewal.ask_button": Message("Ask to renew {medication}"),
+    # A refusal that a renewal would help, and the offer of one (the button asks it)
+    "renewal.offer": Message("{reason} Shall I?"),
     "refill.since": Message(" since {at:%a %b %-d, %-I:%M %p}"),
     "refill.declined": Message("OK, I haven't requested a refill."),
     "refill.none_recent": Message("There are no recent refill requests."),

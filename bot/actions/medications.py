@@ -183,7 +183,9 @@ class ValidateRefillForm(MedicationChoice, TaskFormValidator):
         if not check.renewal_possible:
             dispatcher.utter_message(text=reason)
             return {"task_abandoned": True}
-        dispatcher.utter_message(text=f"{reason} Shall I?", buttons=[_renewal_button(med.name)])
+        dispatcher.utter_message(
+            text=render("renewal.offer", reason=reason), buttons=[_renewal_button(med.name)]
+        )
         return {"task_abandoned": True, "offer": _renewal_offer(tracker, med.name)}
 
     def extract_pharmacy(
@@ -339,7 +341,6 @@ class ActionRequestRefill(TaskAction[prescriptions.RefillView]):
         )
 
     def render(self, turn: TaskTurn, view: prescriptions.RefillView) -> list[EventType]:
-        left = view.refills_remaining
         turn.say(
             render(
                 "refill.done",
@@ -348,8 +349,7 @@ class ActionRequestRefill(TaskAction[prescriptions.RefillView]):
                 status=view.status,
                 pharmacy=view.pharmacy.name,
                 phone=view.pharmacy.phone,
-                left=left,
-                refills="refill" if left == 1 else "refills",
+                left=view.refills_remaining,
             )
         )
         return []
@@ -362,7 +362,9 @@ class ActionRequestRefill(TaskAction[prescriptions.RefillView]):
         if not (error.renewal_possible and med):
             turn.say(say_error(error))
             return []
-        turn.say(f"{say_error(error)} Shall I?", buttons=[_renewal_button(med.name)])
+        turn.say(
+            render("renewal.offer", reason=say_error(error)), buttons=[_renewal_button(med.name)]
+        )
         return [SlotSet("offer", _renewal_offer(turn.tracker, med.name))]
 
 

@@ -249,9 +249,18 @@ def test_a_requested_refill_is_confirmed_with_its_status_in_words() -> None:
         pharmacy="Main Pharmacy",
         phone="254-288-8000",
         left=2,
-        refills="refills",
     )
     assert said == (
         "Done. Refill request number 41 for Lisinopril 10 mg is being filled at Main Pharmacy "
         '(254-288-8000). 2 refills left after this one. Ask me "where\'s my refill" any time.'
     )
+    one = render(
+        "refill.done",
+        number=41,
+        medication="Lisinopril 10 mg",
+        status="ready",
+        pharmacy="Main Pharmacy",
+        phone="254-288-8000",
+        left=1,
+    )
+    assert "1 refill left after this one" in one
