@@ -995,9 +995,8 @@ def _days(
 ) -> str:
     """A span of days and maybe a part of the day, in the wording `keys` picks for its shape
     (one day or several, a part of the day or not)."""
-    key = keys[(start == end, bool(part))]
-    values = {"start": start, "end": end, "part": part}
-    return render(key, channel, **{k: v for k, v in values.items() if k in variables(key)})
+    # A template ignores what it doesn't name (a one-day wording has no {end}).
+    return render(keys[(start == end, bool(part))], channel, start=start, end=end, part=part)
 
 
 def emergency_response(kind: str, channel: str) -> str:
