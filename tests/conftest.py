@@ -118,16 +118,20 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
-@pytest.fixture(scope="session")
-def seeded_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A SQLite portal seeded with the demo population."""
-    path = tmp_path_factory.mktemp("portal") / "portal.db"
+def seeded_sqlite(path: Path) -> str:
+    """The URL of a new SQLite portal at `path`, seeded with the demo population."""
     url = f"sqlite:///{path}"
     database = Database(url)
     database.create_schema()
     seed(database)
     database.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def seeded_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite portal seeded with the demo population, shared by the session's tests."""
+    return seeded_sqlite(tmp_path_factory.mktemp("portal") / "portal.db")
 
 
 @pytest.fixture(scope="session")

@@ -257,7 +257,7 @@ def test_a_controlled_renewal_is_refused_in_the_services_words(action_portal: Da
 
 
 def test_who_is_speaking_is_looked_up_once_per_action_call_and_again_once_verified(
-    action_portal: Database, monkeypatch: pytest.MonkeyPatch
+    fresh_action_portal: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A form's validation asks who is speaking many times; the database is asked once per
     action call, and not again once the caller is verified: the identity `verify` returned
@@ -270,8 +270,8 @@ def test_who_is_speaking_is_looked_up_once_per_action_call_and_again_once_verifi
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(identity, "current_identity", counted)
-    pid = patient_id(action_portal, "Marcus", "Rivera")
-    with action_portal.transaction() as s:
+    pid = patient_id(fresh_action_portal, "Marcus", "Rivera")
+    with fresh_action_portal.transaction() as s:
         marcus = s.get(Patient, pid)
         born, last4 = marcus.date_of_birth.strftime("%m/%d/%Y"), marcus.dod_id[-4:]
     # A call of its own (a fresh CallSid): other tests verify this number's SMS conversation.
@@ -289,7 +289,7 @@ def test_who_is_speaking_is_looked_up_once_per_action_call_and_again_once_verifi
     talk.run(ValidateRefillForm())
     assert len(lookups) == 3  # before the digits are checked; verify says who it is after
     assert "you're verified" in talk.texts()
-    assert talk.slots["medication"] and talk.slots["requested_slot"] == "pharmacy"
+    assert talk.slots["medication"] and talk.slots["requested_slot"] == "pharmacy", talk.texts()
 
 
 def test_a_request_filed_for_a_request_only_visit_says_when_the_clinic_will_call(
