@@ -122,5 +122,5 @@ class TaskAction(ConversationAction, Generic[View]):
     def refused(self, turn: TaskTurn, error: Exception) -> list[EventType]:
         """Say why the call was refused; events beyond forgetting the task."""
         failure = render(self.failure or PortalError.default_key)
-        turn.say(say_error(error) if isinstance(error, PortalError) else failure)
+        turn.say(say_error(error, turn.channel) if isinstance(error, PortalError) else failure)
         return []

@@ -21,7 +21,7 @@ from bot.actions.conversation import (
 from bot.actions.task_form import TaskFormValidator, look_up, subject_id
 from portal_core import messaging, people
 from portal_core.errors import PortalError
-from wording.catalogue import emergency_response, render
+from wording.catalogue import render
 
 MAX_BODY = messaging.MAX_BODY_CHARS
 
@@ -152,10 +152,3 @@ class ActionSendMessage(TaskAction[messaging.SentMessageView]):
             )
         )
         return []
-
-    def refused(self, turn: TaskTurn, error: Exception) -> list[EventType]:
-        """A message that describes an emergency is not filed: the emergency answer is given."""
-        if isinstance(error, messaging.EmergencyInMessage):
-            turn.say(emergency_response(error.finding.kind, turn.channel))
-            return []
-        return super().refused(turn, error)

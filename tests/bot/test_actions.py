@@ -6,7 +6,7 @@ import re
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.actions.appointments import (
     ActionAskSlotChoice,
@@ -15,14 +15,22 @@ from bot.actions.appointments import (
 )
 from bot.actions.help import ActionDefaultFallback
 from bot.actions.medications import ValidateRefillForm, ValidateRenewalForm
+from bot.actions.messages import ActionSendMessage
 from bot.actions.records import ActionCheckResults, ValidateResultsForm
 from bot.actions.safety import ActionEmergency
 from portal_core import audit, clinics, identity, safety, web_tokens
 from portal_core.database import Database
-from portal_core.models import Appointment, AppointmentRequest, CareTeamAlert, Clinic, Patient
+from portal_core.models import (
+    Appointment,
+    AppointmentRequest,
+    CareTeamAlert,
+    Clinic,
+    MessageThread,
+    Patient,
+)
 from tests.bot.harness import Conversation
 from wording import speech
-from wording.catalogue import emergency_contacts
+from wording.catalogue import emergency_contacts, emergency_response
 
 
 def patient_id(db: Database, first: str, last: str) -> int:
@@ -323,3 +331,32 @@ def test_a_request_filed_for_a_request_only_visit_says_when_the_clinic_will_call
     day = f"{local:%A, %B} {local.day}"
     assert said.startswith("I've sent your request for a behavioral health intake appointment")
     assert f"The clinic will contact you by {day} to schedule it." in said
+
+
+@pytest.mark.parametrize("channel", ["sms", "voice"])
+def test_a_message_describing_an_emergency_is_answered_in_the_channels_words(
+    fresh_action_portal: Database, channel: str
+) -> None:
+    """The task action says a refusal in the conversation's channel: on the phone, "hang up and
+    dial 911", not the text wording; and nothing is sent to the care team."""
+    pid = patient_id(fresh_action_portal, "Marcus", "Rivera")
+    sender = "sms:+12545550101" if channel == "sms" else f"voice:CA{uuid.uuid4().hex}"
+    talk = Conversation(sender, {"phone": "+12545550101"}, input_channel=f"twilio_{channel}")
+    with fresh_action_portal.transaction() as s:
+        marcus = s.get(Patient, pid)
+        born, last4 = marcus.date_of_birth, marcus.dod_id[-4:]
+    identity.verify(fresh_action_portal, "+12545550101", talk.sender, channel, born, last4)
+    talk.slots.update(
+        subject_id=str(pid),
+        recipient="my PCM",
+        message_body="I have crushing chest pain and I can't breathe",
+        message_confirmed=True,
+    )
+    talk.user("yes", intent="affirm")
+    threads = select(func.count()).select_from(MessageThread)
+    with fresh_action_portal.transaction() as s:
+        before = s.scalar(threads)
+    said = talk.run(ActionSendMessage())
+    assert [m["text"] for m in said] == [emergency_response("medical", channel)]
+    with fresh_action_portal.transaction() as s:
+        assert s.scalar(threads) == before
