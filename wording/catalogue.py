@@ -611,10 +611,9 @@ MESSAGES: Mapping[str, Message] = {
     # An appointment's data in words (portal_core/scheduling.py views; wording/codes.py)
     "appointments.summary": Message("{type} with {provider} at the {clinic} on {at:local}"),
     "appointments.offered_time": Message("{at:local} with {provider}"),
-    # The days a patient asked for, as a booking's lead line repeats them (wording.codes)
-    "when.day": Message("{start:%A, %B %-d}"),
+    # The days a patient asked for, as a booking's lead line repeats them (wording.codes; one
+    # day is worded as a request's window below)
     "when.days": Message("between {start:%B %-d} and {end:%B %-d}"),
-    "when.day_part": Message("{start:%A, %B %-d} in the {part}"),
     "when.days_part": Message("between {start:%B %-d} and {end:%B %-d} in the {part}"),
     "appointments.window.day": Message("{start:%A, %B %-d}"),
     "appointments.window.days": Message("{start:%A, %B %-d} to {end:%A, %B %-d}"),
@@ -641,6 +640,13 @@ MESSAGES: Mapping[str, Message] = {
         "teens aged {teen_from} to {teen_to} see these themselves. {name} can share them with "
         "you, or you can call the clinic."
     ),
+    "proxy.capability.appointments": Message("appointments"),
+    "proxy.capability.prescriptions": Message("prescriptions"),
+    "proxy.capability.results": Message("test results"),
+    "proxy.capability.clinical_notes": Message("clinical notes"),
+    "proxy.capability.messages": Message("secure messages"),
+    "proxy.capability.immunizations": Message("immunizations"),
+    "proxy.capability.care_team": Message("care team"),
     "proxy.adult": Message(
         "{name} is an adult, so parents no longer have access to {name}'s record. {name} can "
         "grant you proxy access through the patient portal."
@@ -926,6 +932,11 @@ MESSAGES: Mapping[str, Message] = {
 def refill_status(status: str, channel: str = "web") -> str:
     """A refill's status code in words ('in_progress' -> 'being filled')."""
     return render(codes.REFILL_STATUS[status], channel)
+
+
+def capability_words(capability: str, channel: str = "web") -> str:
+    """A proxy capability's value in words ('results' -> 'test results')."""
+    return render(codes.CAPABILITY[capability], channel)
 
 
 def result_flag(flag: str, channel: str = "web") -> str:

@@ -55,10 +55,21 @@ PREFERRED_WINDOW = {
 
 # The days a patient asked for (understanding.when.When), by (one day?, a time of day?).
 ASKED_DAYS = {
-    (True, False): "when.day",
+    (True, False): "appointments.window.day",  # one day is said as a request's window says it
     (False, False): "when.days",
-    (True, True): "when.day_part",
+    (True, True): "appointments.window.day_part",
     (False, True): "when.days_part",
+}
+
+# portal_core.proxy.Capability's values: what a sentence calls each ("test results").
+CAPABILITY = {
+    "appointments": "proxy.capability.appointments",
+    "prescriptions": "proxy.capability.prescriptions",
+    "results": "proxy.capability.results",
+    "clinical_notes": "proxy.capability.clinical_notes",
+    "messages": "proxy.capability.messages",
+    "immunizations": "proxy.capability.immunizations",
+    "care_team": "proxy.capability.care_team",
 }
 
 # portal_core.safety.KINDS: what is said when one is detected.

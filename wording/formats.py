@@ -30,8 +30,6 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from portal_core.clinics import to_local
-
 
 def with_article(noun: str) -> str:
     """'a wellness exam', 'an intake': English's indefinite article before a noun."""
@@ -85,14 +83,9 @@ def format_clock(local_dt: datetime) -> str:
     return f"{hour}:{local_dt.minute:02d} {'AM' if local_dt.hour < 12 else 'PM'}"
 
 
-def format_local(clinic_tz: str, utc_dt: datetime) -> str:
-    """'Tuesday, December 1 at 9:30 AM CET': how every appointment time is shown or spoken."""
-    return local_time(to_local(clinic_tz, utc_dt))
-
-
 def local_time(local: datetime) -> str:
-    """'Tuesday, December 1 at 9:30 AM CET': `format_local`'s words for a datetime already on
-    the clinic's clock (as the domain's appointment views carry it)."""
+    """'Tuesday, December 1 at 9:30 AM CET': how every appointment time is shown or spoken, for
+    a datetime on the clinic's clock (as the domain's appointment views carry it)."""
     return f"{format_date(local.date())} at {format_clock(local)} {zone_abbreviation(local)}"
 
 
@@ -112,18 +105,6 @@ def _joined(join: Callable[[Sequence[str]], str]) -> Callable[[Any], str]:
     return apply
 
 
-# What each proxy capability (`portal_core.proxy.Capability`'s value) is called in a sentence.
-CAPABILITY_WORDS = {
-    "appointments": "appointments",
-    "prescriptions": "prescriptions",
-    "results": "test results",
-    "clinical_notes": "clinical notes",
-    "messages": "secure messages",
-    "immunizations": "immunizations",
-    "care_team": "care team",
-}
-
-
 def _typed(kind: type, word: Callable[[Any], str]) -> Callable[[Any], str]:
     return lambda value: word(value) if isinstance(value, kind) else str(value)
 
@@ -133,6 +114,12 @@ def _refill_status(status: str) -> str:
     from wording.catalogue import refill_status
 
     return refill_status(status)
+
+
+def _capability(capability: str) -> str:
+    from wording.catalogue import capability_words  # as `_refill_status`
+
+    return capability_words(capability)
 
 
 def _is_list(value: Any) -> bool:
@@ -151,7 +138,7 @@ WORDS: dict[str, Callable[[Any], Any]] = {
     "wait": _typed(timedelta, wait_in_words),
     "local": _typed(datetime, local_time),
     "refill_status": _typed(str, _refill_status),
-    "capability": _each(lambda value: CAPABILITY_WORDS.get(value, value.replace("_", " "))),
+    "capability": _typed(str, _capability),
 }
 
 

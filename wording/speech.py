@@ -248,7 +248,7 @@ def spoken_datetime(local: datetime, *, weekday: bool = True, year: bool = False
 
 
 def spoken_local(clinic_tz: str, utc_dt: datetime) -> str:
-    """The spoken twin of `wording.formats.format_local`: a UTC instant on the clinic's clock."""
+    """The spoken twin of `wording.formats.local_time`: a UTC instant on the clinic's clock."""
     return spoken_datetime(utc_dt.astimezone(ZoneInfo(clinic_tz)))
 
 

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from wording.formats import WORDING, format_local, join_names, serial_or, wait_in_words
+from portal_core.clinics import to_local
+from wording.formats import WORDING, join_names, local_time, serial_or, wait_in_words
 
 
 def say(template: str, **values: object) -> str:
@@ -86,5 +87,5 @@ def test_other_specs_are_pythons_own() -> None:
         ("Asia/Kolkata", datetime(2026, 12, 1, 4, 0), "Tuesday, December 1 at 9:30 AM IST"),
     ],
 )
-def test_format_local(zone: str, utc: datetime, shown: str) -> None:
-    assert format_local(zone, utc.replace(tzinfo=timezone.utc)) == shown
+def test_local_time(zone: str, utc: datetime, shown: str) -> None:
+    assert local_time(to_local(zone, utc.replace(tzinfo=timezone.utc))) == shown

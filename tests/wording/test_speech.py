@@ -513,10 +513,11 @@ def test_zone_name(zone: object, said: str) -> None:
 
 
 def test_clinic_display_times_are_spoken_the_same_way() -> None:
-    from wording.formats import format_local
+    from portal_core.clinics import to_local
+    from wording.formats import local_time
 
     moment = datetime(2024, 12, 3, 0, 30, tzinfo=timezone.utc)
-    shown = format_local("Asia/Tokyo", moment)
+    shown = local_time(to_local("Asia/Tokyo", moment))
     assert shown == "Tuesday, December 3 at 9:30 AM JST"
     assert speech.speak(shown) == speech.spoken_local("Asia/Tokyo", moment) + "."
 
