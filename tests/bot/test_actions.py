@@ -42,6 +42,19 @@ def patient_id(db: Database, first: str, last: str) -> int:
         )
 
 
+def verified_phone_conversation(db: Database, channel: str) -> Conversation:
+    """Marcus Rivera on `channel` ("sms" or "voice"), verified, as our Twilio channels name and
+    mark their conversations (bot/actions/conversation.py)."""
+    pid = patient_id(db, "Marcus", "Rivera")
+    sender = "sms:+12545550101" if channel == "sms" else f"voice:CA{uuid.uuid4().hex}"
+    talk = Conversation(sender, {"phone": "+12545550101"}, input_channel=f"twilio_{channel}")
+    with db.transaction() as s:
+        marcus = s.get(Patient, pid)
+        born, last4 = marcus.date_of_birth, marcus.dod_id[-4:]
+    identity.verify(db, "+12545550101", talk.sender, channel, born, last4)
+    return talk
+
+
 def web_conversation(db: Database, first: str, last: str) -> Conversation:
     pid = patient_id(db, first, last)
     level = "basic" if first == "Robert" else "premium"
@@ -225,18 +238,11 @@ def test_the_web_gets_a_results_table_that_reads_what_the_phone_says(
 
 @pytest.mark.parametrize("channel", ["sms", "voice"])
 def test_sms_and_voice_replies_carry_no_web_payload(action_portal: Database, channel: str) -> None:
-    pid = patient_id(action_portal, "Marcus", "Rivera")
     web = web_conversation(action_portal, "Marcus", "Rivera")
     web.user("any new results?", intent="check_results")
     web.run(ValidateResultsForm())
     web_text = web.run(ActionCheckResults())[0]["text"]
-    # As our Twilio channels name and mark their conversations (bot/actions/conversation.py).
-    sender = "sms:+12545550101" if channel == "sms" else f"voice:CA{uuid.uuid4().hex}"
-    talk = Conversation(sender, {"phone": "+12545550101"}, input_channel=f"twilio_{channel}")
-    with action_portal.transaction() as s:
-        marcus = s.get(Patient, pid)
-        born, last4 = marcus.date_of_birth, marcus.dod_id[-4:]
-    identity.verify(action_portal, "+12545550101", talk.sender, channel, born, last4)
+    talk = verified_phone_conversation(action_portal, channel)
     talk.user("any new results for me?", intent="check_results")
     talk.run(ValidateResultsForm())
     said = talk.run(ActionCheckResults())
@@ -340,12 +346,7 @@ def test_a_message_describing_an_emergency_is_answered_in_the_channels_words(
     """The task action says a refusal in the conversation's channel: on the phone, "hang up and
     dial 911", not the text wording; and nothing is sent to the care team."""
     pid = patient_id(fresh_action_portal, "Marcus", "Rivera")
-    sender = "sms:+12545550101" if channel == "sms" else f"voice:CA{uuid.uuid4().hex}"
-    talk = Conversation(sender, {"phone": "+12545550101"}, input_channel=f"twilio_{channel}")
-    with fresh_action_portal.transaction() as s:
-        marcus = s.get(Patient, pid)
-        born, last4 = marcus.date_of_birth, marcus.dod_id[-4:]
-    identity.verify(fresh_action_portal, "+12545550101", talk.sender, channel, born, last4)
+    talk = verified_phone_conversation(fresh_action_portal, channel)
     talk.slots.update(
         subject_id=str(pid),
         recipient="my PCM",
